@@ -1,0 +1,30 @@
+{
+  "targets": [
+    {
+      "target_name": "select_reactor",
+      "sources": [
+        "native/addon.cc",
+        "native/address.cc",
+        "native/args.cc",
+        "native/errors.cc",
+        "native/io.cc",
+        "native/outbox.cc",
+        "native/select.cc",
+        "native/signals.cc",
+        "native/socket.cc",
+        "native/sys.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fexceptions"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "MACOSX_DEPLOYMENT_TARGET": "11.0",
+        "OTHER_CPLUSPLUSFLAGS": ["-Wall", "-Wextra"]
+      }
+    }
+  ]
+}

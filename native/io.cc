@@ -1,0 +1,186 @@
+// Data transfer: send/sendall/sendto, recv/recv_into/recvfrom, shutdown. Writes carry
+// MSG_NOSIGNAL, so a closed peer is EPIPE (BrokenPipeError), never SIGPIPE. Bytes from JS are
+// used only during the call; nothing here keeps a pointer into a JS buffer.
+#include <errno.h>
+
+#include "call.h"
+
+namespace sr {
+
+namespace {
+
+constexpr size_t kScratchSize = 64 * 1024;
+constexpr int64_t kMaxBufsize = INT32_MAX;
+
+int DontWait(bool dontwait) {
+  return dontwait ? MSG_DONTWAIT : 0;
+}
+
+// recv() reads into this environment's scratch buffer when it is big enough, so the only
+// allocation per call is the Buffer of the bytes actually read.
+char* Scratch(Napi::Env env, size_t want, std::unique_ptr<char[]>* big) {
+  if (want > kScratchSize) {
+    big->reset(new char[want]);
+    return big->get();
+  }
+  AddonData* data = Data(env);
+  if (!data->scratch) {
+    data->scratch.reset(new char[kScratchSize]);
+  }
+  return data->scratch.get();
+}
+
+// A writable view of a TypedArray or DataView passed to recv_into().
+void WritableView(const Napi::Value& v, char** data, size_t* len) {
+  if (v.IsTypedArray()) {
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    *data = static_cast<char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    *len = ta.ByteLength();
+  } else if (v.IsDataView()) {
+    Napi::DataView dv = v.As<Napi::DataView>();
+    *data = static_cast<char*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
+    *len = dv.ByteLength();
+  } else {
+    throw Napi::TypeError::New(v.Env(), "Expected buffer to be a Uint8Array (or another ArrayBufferView)");
+  }
+}
+
+int ArgFlags(const Napi::CallbackInfo& info, size_t i) {
+  return static_cast<int>(ArgIntOr(info, i, "flags", 0, INT32_MAX, 0));
+}
+
+// What a read waits for: urgent data (MSG_OOB) is signalled by POLLPRI, not POLLIN.
+short ReadEvents(int flags) {
+  return (flags & MSG_OOB) ? POLLPRI : POLLIN;
+}
+
+}  // namespace
+
+Napi::Value Handle::JS_send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes b;
+  ArgBytes(info[0], "data", &b);
+  int flags = ArgFlags(info, 1);
+  int fd = Fd(env, "send");
+  ssize_t n = Call(
+      env, "send", POLLOUT, [&](bool dw) { return sr_send(fd, b.data, b.len, flags | DontWait(dw)); }, Deadline());
+  if (n < 0) ThrowSys(env, "send", static_cast<int>(-n));
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// sendall(): one deadline for the whole call (Python 3.5+), not one per send().
+Napi::Value Handle::JS_sendall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes b;
+  ArgBytes(info[0], "data", &b);
+  int flags = ArgFlags(info, 1);
+  int fd = Fd(env, "sendall");
+  double deadline = Deadline();
+  size_t off = 0;
+  while (off < b.len) {
+    ssize_t n = Call(
+        env, "send", POLLOUT, [&](bool dw) { return sr_send(fd, b.data + off, b.len - off, flags | DontWait(dw)); },
+        deadline);
+    if (n < 0) ThrowSys(env, "send", static_cast<int>(-n));
+    off += static_cast<size_t>(n);
+  }
+  return env.Undefined();
+}
+
+// sendto(data, address) or sendto(data, flags, address), as Python overloads it.
+Napi::Value Handle::JS_sendto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes b;
+  ArgBytes(info[0], "data", &b);
+  bool has_flags = info.Length() > 2;
+  int flags = has_flags ? ArgFlags(info, 1) : 0;
+  int fd = Fd(env, "sendto");
+  sockaddr_storage ss;
+  socklen_t len;
+  ParseAddress(env, family_, info[has_flags ? 2 : 1], &ss, &len);
+  const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
+  ssize_t n = Call(
+      env, "sendto", POLLOUT,
+      [&](bool dw) -> ssize_t {
+        ssize_t r;
+        do r = sendto(fd, b.data, b.len, flags | DontWait(dw) | SR_MSG_NOSIGNAL, sa, len);
+        while (r < 0 && errno == EINTR);
+        return r < 0 ? -errno : r;
+      },
+      Deadline());
+  if (n < 0) ThrowSys(env, "sendto", static_cast<int>(-n), FormatAddress(sa, len));
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// recv(bufsize, flags) -> Buffer; an empty Buffer means the peer has closed its side.
+Napi::Value Handle::JS_recv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t bufsize = static_cast<size_t>(ArgInt(info[0], "bufsize", 0, kMaxBufsize));
+  int flags = ArgFlags(info, 1);
+  int fd = Fd(env, "recv");
+  std::unique_ptr<char[]> big;
+  char* buf = Scratch(env, bufsize, &big);
+  ssize_t n = Call(
+      env, "recv", ReadEvents(flags), [&](bool dw) { return sr_recv(fd, buf, bufsize, flags | DontWait(dw)); },
+      Deadline());
+  if (n < 0) ThrowSys(env, "recv", static_cast<int>(-n));
+  return Napi::Buffer<char>::Copy(env, buf, static_cast<size_t>(n));
+}
+
+// recv_into(buffer, nbytes = 0, flags = 0) -> count: reads straight into the caller's memory.
+Napi::Value Handle::JS_recv_into(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  char* data;
+  size_t len;
+  WritableView(info[0], &data, &len);
+  size_t nbytes = static_cast<size_t>(ArgIntOr(info, 1, "nbytes", 0, kMaxBufsize, 0));
+  if (nbytes > len)
+    throw Napi::RangeError::New(env, "Expected nbytes to be at most the buffer's length (" + std::to_string(len) + ")");
+  if (nbytes == 0) nbytes = len;
+  int flags = ArgFlags(info, 2);
+  int fd = Fd(env, "recv_into");
+  ssize_t n = Call(
+      env, "recv_into", ReadEvents(flags), [&](bool dw) { return sr_recv(fd, data, nbytes, flags | DontWait(dw)); },
+      Deadline());
+  if (n < 0) ThrowSys(env, "recv_into", static_cast<int>(-n));
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// recvfrom(bufsize, flags) -> [Buffer, address | null]
+Napi::Value Handle::JS_recvfrom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t bufsize = static_cast<size_t>(ArgInt(info[0], "bufsize", 0, kMaxBufsize));
+  int flags = ArgFlags(info, 1);
+  int fd = Fd(env, "recvfrom");
+  std::unique_ptr<char[]> big;
+  char* buf = Scratch(env, bufsize, &big);
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  ssize_t n = Call(
+      env, "recvfrom", ReadEvents(flags),
+      [&](bool dw) -> ssize_t {
+        ssize_t r;
+        do {
+          len = sizeof ss;
+          r = recvfrom(fd, buf, bufsize, flags | DontWait(dw), reinterpret_cast<sockaddr*>(&ss), &len);
+        } while (r < 0 && errno == EINTR);
+        return r < 0 ? -errno : r;
+      },
+      Deadline());
+  if (n < 0) ThrowSys(env, "recvfrom", static_cast<int>(-n));
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, Napi::Buffer<char>::Copy(env, buf, static_cast<size_t>(n)));
+  result.Set(1u, MakeAddress(env, reinterpret_cast<sockaddr*>(&ss), len));
+  return result;
+}
+
+Napi::Value Handle::JS_shutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int how = static_cast<int>(ArgInt(info[0], "how", INT32_MIN, INT32_MAX));
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+    throw Napi::RangeError::New(env, "Expected how to be SHUT_RD, SHUT_WR or SHUT_RDWR");
+  if (shutdown(Fd(env, "shutdown"), how) < 0) ThrowSys(env, "shutdown", errno);
+  return env.Undefined();
+}
+
+}  // namespace sr

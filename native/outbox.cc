@@ -1,0 +1,123 @@
+// socket.outbox: the per-socket outbound queue (the seed's message_queues[s]), kept natively so a
+// partial write can never lose the rest. Like libuv's write queue: put() copies, a counter keeps
+// the pending bytes, flush() is one gather write (sendmsg, MSG_NOSIGNAL) that advances the head
+// past whatever the kernel took, and EAGAIN means "come back when writable".
+#include <errno.h>
+#include <string.h>
+
+#include <algorithm>
+
+#include "addon.h"
+
+namespace sr {
+
+namespace {
+
+// Small messages share a chunk, so a stream of tiny puts costs few allocations.
+constexpr size_t kChunkMin = 4 * 1024;
+constexpr int kMaxIov = 64;
+
+}  // namespace
+
+Napi::Value Handle::JS_outboxPut(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes b;
+  ArgBytes(info[0], "data", &b);
+  Fd(env, "outbox.put");
+  if (b.len == 0) return env.Undefined();
+  if (head_ < queue_.size()) {
+    Chunk& tail = queue_.back();
+    if (tail.cap - tail.len >= b.len) {
+      memcpy(tail.data.get() + tail.len, b.data, b.len);
+      tail.len += b.len;
+      pending_ += b.len;
+      return env.Undefined();
+    }
+  }
+  Chunk c;
+  c.cap = std::max(b.len, kChunkMin);
+  c.data.reset(new char[c.cap]);
+  memcpy(c.data.get(), b.data, b.len);
+  c.len = b.len;
+  queue_.push_back(std::move(c));
+  pending_ += b.len;
+  return env.Undefined();
+}
+
+void Handle::OutboxAdvance(size_t n) {
+  pending_ -= n;
+  while (n > 0) {
+    size_t left = queue_[head_].len - head_off_;
+    if (n < left) {
+      head_off_ += n;
+      return;
+    }
+    n -= left;
+    queue_[head_].data.reset();  // free a written chunk now, not when the queue empties
+    head_++;
+    head_off_ = 0;
+  }
+  if (head_ == queue_.size()) {
+    queue_.clear();
+    head_ = 0;
+  } else if (head_ >= 64 && head_ * 2 >= queue_.size()) {
+    // A long-lived backlog: drop the written prefix now and then, not on every write.
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+}
+
+// flush() -> bytes written. Never waits: a non-blocking socket that would block writes 0.
+Napi::Value Handle::JS_outboxFlush(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "outbox.flush");
+  size_t total = 0;
+  while (pending_ > 0) {
+    iovec iov[kMaxIov];
+    int n = 0;
+    size_t want = 0;
+    for (size_t i = head_; i < queue_.size() && n < kMaxIov; i++, n++) {
+      size_t off = i == head_ ? head_off_ : 0;
+      iov[n].iov_base = queue_[i].data.get() + off;
+      iov[n].iov_len = queue_[i].len - off;
+      want += iov[n].iov_len;
+    }
+    ssize_t r = sr_sendmsg(fd, iov, n, timeout_ >= 0 ? MSG_DONTWAIT : 0);
+    if (r < 0) {
+      if (r == -EAGAIN || r == -EWOULDBLOCK) break;
+      ThrowSys(env, "sendmsg", static_cast<int>(-r));
+    }
+    OutboxAdvance(static_cast<size_t>(r));
+    total += static_cast<size_t>(r);
+    if (static_cast<size_t>(r) < want) break;  // the kernel took what it could for now
+  }
+  return Napi::Number::New(env, static_cast<double>(total));
+}
+
+Napi::Value Handle::JS_outboxPending(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(pending_));
+}
+
+Napi::Value Handle::JS_outboxClear(const Napi::CallbackInfo& info) {
+  std::vector<Chunk>().swap(queue_);  // frees the memory too; clear() would keep it
+  head_ = head_off_ = pending_ = 0;
+  return info.Env().Undefined();
+}
+
+// peek(max = pending) -> a copy of the first bytes queued, for logs and tests.
+Napi::Value Handle::JS_outboxPeek(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t max = static_cast<size_t>(ArgIntOr(info, 0, "max", 0, INT32_MAX, static_cast<int64_t>(pending_)));
+  size_t n = std::min(max, pending_);
+  Napi::Buffer<char> out = Napi::Buffer<char>::New(env, n);
+  size_t off = 0;
+  for (size_t i = head_; i < queue_.size() && off < n; i++) {
+    size_t from = i == head_ ? head_off_ : 0;
+    size_t take = std::min(queue_[i].len - from, n - off);
+    memcpy(out.Data() + off, queue_[i].data.get() + from, take);
+    off += take;
+  }
+  return out;
+}
+
+}  // namespace sr

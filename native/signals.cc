@@ -1,0 +1,111 @@
+// interrupt_on(signals): Python ends a blocking select() or accept() with KeyboardInterrupt; a
+// synchronous loop in Node would otherwise never return to the event loop to run a JS signal
+// handler. Caught signals write to a self-pipe (Python's set_wakeup_fd); every blocking wait on
+// the main thread also watches it, and ends with InterruptedError naming the signal.
+//
+// Signal dispositions are process-wide, so this is the addon's one piece of global state.
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "addon.h"
+
+namespace sr {
+
+namespace {
+
+int wake_pipe[2] = {-1, -1};
+volatile sig_atomic_t pending_signal = 0;
+bool caught[NSIG];
+
+// Takes the signal over, as Python's signal.signal() does, and does not chain to the handler it
+// replaces: Node's own SIGINT/SIGTERM handler re-raises the signal to terminate, which would
+// arrive straight back here.
+void OnSignal(int signo) {
+  int saved = errno;
+  pending_signal = signo;
+  char byte = static_cast<char>(signo);
+  // A full pipe already means "woken"; the byte's loss does not matter.
+  ssize_t ignored = write(wake_pipe[1], &byte, 1);
+  (void)ignored;
+  errno = saved;
+}
+
+int MakeWakePipe() {
+  if (wake_pipe[0] >= 0) return 0;
+  int fds[2];
+  if (pipe(fds) < 0) return -errno;
+  for (int fd : fds) {
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || sr_set_nonblocking(fd, true) < 0) {
+      int err = errno;
+      close(fds[0]);
+      close(fds[1]);
+      return -err;
+    }
+  }
+  wake_pipe[0] = fds[0];
+  wake_pipe[1] = fds[1];
+  return 0;
+}
+
+// interrupt_on(signos: number[]): only the main thread may change process-wide dispositions.
+Napi::Value JS_interrupt_on(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Data(env)->interruptible) throw Napi::Error::New(env, "interrupt_on() can only be called on the main thread");
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "Expected signals to be an array");
+  Napi::Array list = info[0].As<Napi::Array>();
+  // Check every signal before changing anything, so a bad list leaves the process as it was.
+  std::vector<int> signos;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    int signo = static_cast<int>(ArgInt(list.Get(i), "signal", 1, NSIG - 1));
+    if (signo == SIGKILL || signo == SIGSTOP) throw Napi::RangeError::New(env, "SIGKILL and SIGSTOP cannot be caught");
+    signos.push_back(signo);
+  }
+  int err = MakeWakePipe();
+  if (err < 0) ThrowSys(env, "pipe", -err);
+  for (int signo : signos) {
+    if (caught[signo]) continue;
+    struct sigaction sa = {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: a blocking call on this thread must see EINTR
+    if (sigaction(signo, &sa, nullptr) < 0) ThrowSys(env, "sigaction", errno);
+    caught[signo] = true;
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+int SignalWakeFd() {
+  return wake_pipe[0];
+}
+
+int TakeSignal(bool woken) {
+  // The flag alone is checked on every call, the pipe drained only when there is news. Drain
+  // first, then read the flag: a signal landing in between keeps its flag for the next call.
+  if (!woken && pending_signal == 0) return 0;
+  char buf[64];
+  while (read(wake_pipe[0], buf, sizeof buf) > 0) {
+  }
+  int signo = pending_signal;
+  pending_signal = 0;
+  return signo;
+}
+
+void ThrowInterrupted(Napi::Env env, const char* syscall, int signo) {
+  // The factory names the signal (os.constants.signals) and writes the message.
+  Napi::Value error = Data(env)->error_factory.Call({Napi::String::New(env, "EINTR"), Napi::Number::New(env, EINTR),
+                                                     Napi::String::New(env, syscall), Napi::String::New(env, ""),
+                                                     Napi::Number::New(env, signo)});
+  throw Napi::Error(env, error);
+}
+
+void InitSignals(Napi::Env env, Napi::Object exports) {
+  exports.Set("interrupt_on", Napi::Function::New(env, JS_interrupt_on, "interrupt_on"));
+}
+
+}  // namespace sr

@@ -1,0 +1,136 @@
+// The system-call layer: thin wrappers that return a result or -errno, retry EINTR where retrying
+// is right (PEP 475), and know nothing of N-API, so they read as plain POSIX code.
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmath>
+
+#include "addon.h"
+
+namespace sr {
+
+#ifdef MSG_NOSIGNAL
+const int SR_MSG_NOSIGNAL = MSG_NOSIGNAL;
+#else
+const int SR_MSG_NOSIGNAL = 0;
+#endif
+
+double sr_now() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+int sr_wait(int fd, short events, double deadline, int wake_fd) {
+  pollfd pfd[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
+  nfds_t n = wake_fd >= 0 ? 2 : 1;
+  for (;;) {
+    int ms = -1;
+    if (deadline >= 0) {
+      double left = deadline - sr_now();
+      if (left <= 0) return 0;
+      // Round up: a wait rounded down to 0 ms would spin until the deadline.
+      ms = left > 2e6 ? 2000000000 : static_cast<int>(std::ceil(left * 1000));
+    }
+    int r = poll(pfd, n, ms);
+    if (r < 0) {
+      // A caught signal also writes to wake_fd, so the next poll() reports it.
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (r == 0) {
+      if (deadline < 0) continue;
+      // poll() may return a little early; only the clock says the deadline passed.
+      if (sr_now() >= deadline) return 0;
+      continue;
+    }
+    if (n == 2 && (pfd[1].revents & POLLIN)) return SR_WOKEN;
+    // Errors and hang-ups count as ready: the next call reports them.
+    if (pfd[0].revents) return 1;
+  }
+}
+
+int sr_set_nonblocking(int fd, bool on) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return -errno;
+  int want = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (want != flags && fcntl(fd, F_SETFL, want) < 0) return -errno;
+  return 0;
+}
+
+int sr_close(int fd) {
+  // Linux releases the descriptor even when close() fails with EINTR; retrying could close a
+  // descriptor another thread has just been given.
+  return close(fd) < 0 && errno != EINTR ? -errno : 0;
+}
+
+int sr_socket(int family, int type, int proto) {
+#ifdef SOCK_CLOEXEC
+  int fd = socket(family, type | SOCK_CLOEXEC, proto);
+  if (fd < 0) return -errno;
+#else
+  int fd = socket(family, type, proto);
+  if (fd < 0) return -errno;
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+    int err = errno;
+    close(fd);
+    return -err;
+  }
+#endif
+#ifdef SO_NOSIGPIPE
+  // Platforms without MSG_NOSIGNAL turn SIGPIPE off per socket.
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+  return fd;
+}
+
+int sr_accept(int fd, sockaddr_storage* ss, socklen_t* len) {
+  int r;
+  do {
+    *len = sizeof *ss;
+#ifdef SOCK_CLOEXEC
+    r = accept4(fd, reinterpret_cast<sockaddr*>(ss), len, SOCK_CLOEXEC);
+#else
+    r = accept(fd, reinterpret_cast<sockaddr*>(ss), len);
+#endif
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+#ifndef SOCK_CLOEXEC
+  fcntl(r, F_SETFD, FD_CLOEXEC);
+#endif
+#ifdef SO_NOSIGPIPE
+  int one = 1;
+  setsockopt(r, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+  return r;
+}
+
+ssize_t sr_send(int fd, const void* buf, size_t len, int flags) {
+  ssize_t r;
+  do r = send(fd, buf, len, flags | SR_MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+ssize_t sr_recv(int fd, void* buf, size_t len, int flags) {
+  ssize_t r;
+  do r = recv(fd, buf, len, flags);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+ssize_t sr_sendmsg(int fd, const iovec* iov, int iovcnt, int flags) {
+  msghdr msg = {};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = iovcnt;
+  ssize_t r;
+  do r = sendmsg(fd, &msg, flags | SR_MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+}  // namespace sr

@@ -1,0 +1,118 @@
+/**
+ * Loads the native addon once, hands it the error factory, and gives it types. Everything else
+ * imports the addon from here.
+ */
+import bindings from 'bindings';
+import { isMainThread } from 'node:worker_threads';
+
+import { makeError } from './errors';
+
+/** A wire address: `[host, port]`, `[host, port, flowinfo, scope_id]`, or an AF_UNIX path. */
+export type Address = [host: string, port: number] | [host: string, port: number, flowinfo: number, scope_id: number] | string;
+
+/** Bytes to send: a Uint8Array (Buffer included) or any ArrayBufferView, or a string sent as UTF-8. */
+export type Data = ArrayBufferView | ArrayBuffer | string;
+
+/** The native socket: one owned descriptor and its outbound queue (native/socket.cc, io.cc, outbox.cc). */
+export interface NativeHandle {
+  fileno(): number;
+  family(): number;
+  type(): number;
+  proto(): number;
+  close(): void;
+  detach(): number;
+  settimeout(seconds: number | null): void;
+  gettimeout(): number | null;
+  setsockopt(level: number, name: number, value: number | boolean | ArrayBufferView): void;
+  getsockopt(level: number, name: number, buflen?: number): number | Buffer;
+  bind(address: Address): void;
+  listen(backlog?: number): void;
+  accept(): [NativeHandle, Address];
+  connect(address: Address): void;
+  connect_ex(address: Address): number;
+  getsockname(): Address;
+  getpeername(): Address;
+  dup(): NativeHandle;
+  send(data: Data, flags?: number): number;
+  sendall(data: Data, flags?: number): void;
+  sendto(data: Data, flagsOrAddress: number | Address, address?: Address): number;
+  recv(bufsize: number, flags?: number): Buffer;
+  recv_into(buffer: ArrayBufferView, nbytes?: number, flags?: number): number;
+  recvfrom(bufsize: number, flags?: number): [Buffer, Address | null];
+  shutdown(how: number): void;
+  outboxPut(data: Data): void;
+  outboxFlush(): number;
+  outboxPending(): number;
+  outboxClear(): void;
+  outboxPeek(max?: number): Buffer;
+}
+
+/** Constants every POSIX platform has; read from the headers by native/addon.cc. */
+export interface Constants {
+  AF_UNSPEC: number; AF_INET: number; AF_INET6: number; AF_UNIX: number;
+  SOCK_STREAM: number; SOCK_DGRAM: number; SOCK_RAW: number; SOCK_SEQPACKET: number;
+  SOL_SOCKET: number; SO_REUSEADDR: number; SO_ERROR: number; SO_RCVBUF: number; SO_SNDBUF: number;
+  SO_KEEPALIVE: number; SO_LINGER: number; SO_BROADCAST: number; SO_TYPE: number; SO_ACCEPTCONN: number;
+  SO_OOBINLINE: number; SO_RCVLOWAT: number; SO_SNDLOWAT: number; SO_RCVTIMEO: number; SO_SNDTIMEO: number;
+  SO_DONTROUTE: number; SOMAXCONN: number;
+  IPPROTO_IP: number; IPPROTO_IPV6: number; IPPROTO_TCP: number; IPPROTO_UDP: number; IPPROTO_ICMP: number;
+  TCP_NODELAY: number; IP_TTL: number; IP_TOS: number; IP_MULTICAST_TTL: number; IP_MULTICAST_LOOP: number;
+  IP_MULTICAST_IF: number; IP_ADD_MEMBERSHIP: number; IP_DROP_MEMBERSHIP: number; IPV6_V6ONLY: number;
+  IPV6_UNICAST_HOPS: number; IPV6_JOIN_GROUP: number; IPV6_LEAVE_GROUP: number;
+  INADDR_ANY: number; INADDR_BROADCAST: number; INADDR_LOOPBACK: number; INADDR_NONE: number;
+  SHUT_RD: number; SHUT_WR: number; SHUT_RDWR: number;
+  MSG_PEEK: number; MSG_DONTWAIT: number; MSG_OOB: number; MSG_WAITALL: number; MSG_TRUNC: number;
+  MSG_CTRUNC: number; MSG_DONTROUTE: number; MSG_EOR: number;
+  AI_PASSIVE: number; AI_CANONNAME: number; AI_NUMERICHOST: number; AI_NUMERICSERV: number;
+  AI_ADDRCONFIG: number; AI_V4MAPPED: number; AI_ALL: number;
+  FD_SETSIZE: number;
+  POLLIN: number; POLLPRI: number; POLLOUT: number; POLLERR: number; POLLHUP: number; POLLNVAL: number;
+}
+
+/** Constants some platforms lack; `undefined` where the headers do not define them. */
+export interface OptionalConstants {
+  SO_REUSEPORT?: number; SO_DOMAIN?: number; SO_PROTOCOL?: number; SO_NOSIGPIPE?: number;
+  SO_BINDTODEVICE?: number; SO_PRIORITY?: number; SO_PEERCRED?: number;
+  SOCK_NONBLOCK?: number; SOCK_CLOEXEC?: number; MSG_NOSIGNAL?: number; MSG_MORE?: number; MSG_CONFIRM?: number;
+  TCP_KEEPIDLE?: number; TCP_KEEPINTVL?: number; TCP_KEEPCNT?: number; TCP_KEEPALIVE?: number;
+  TCP_MAXSEG?: number; TCP_CORK?: number; TCP_QUICKACK?: number; TCP_USER_TIMEOUT?: number;
+  TCP_FASTOPEN?: number; POLLRDHUP?: number;
+}
+
+export interface Binding extends Constants, OptionalConstants {
+  Handle: new (family?: number, type?: number, proto?: number, fileno?: number) => NativeHandle;
+  setup(errorFactory: typeof makeError, isMainThread: boolean): void;
+  socketpair(family?: number, type?: number, proto?: number): [NativeHandle, NativeHandle];
+  getaddrinfo(
+    host: string | null,
+    port: number | string | null,
+    family?: number,
+    type?: number,
+    proto?: number,
+    flags?: number,
+  ): [number, number, number, string, Address][];
+  htons(x: number): number;
+  ntohs(x: number): number;
+  htonl(x: number): number;
+  ntohl(x: number): number;
+  select(fds: Int32Array, nr: number, nw: number, nx: number, timeout: number, ready: Uint8Array): number;
+  interrupt_on(signals: number[]): void;
+  errno: Record<string, number>;
+}
+
+function load(): Binding {
+  try {
+    return bindings('select_reactor') as Binding;
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    throw new Error(
+      `select-reactor: the native addon is missing or broken (${reason}). ` +
+        'Rebuild it with `npm rebuild select-reactor` in your project, or `npm run build` in a checkout ' +
+        '(it needs python3, make and a C++ compiler).',
+      { cause },
+    );
+  }
+}
+
+export const binding: Binding = load();
+binding.setup(makeError, isMainThread);

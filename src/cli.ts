@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * The `select-reactor` command: one subcommand per program.
+ *
+ *   select-reactor <command> [--host localhost] [--port 10000] [options]
+ */
+import { SocketError } from './errors';
+import * as blockingEchoServer from './programs/blocking-echo-server';
+import * as echoClient from './programs/echo-client';
+import * as echoServer from './programs/echo-server';
+import { UsageError } from './programs/options';
+import { writeAll } from './programs/say';
+
+interface Program {
+  main(argv: string[]): number | Promise<number>;
+}
+
+const programs: Record<string, [Program, string]> = {
+  'echo-server': [echoServer, 'the select() echo server [--quiet] [--trace]'],
+  'echo-client': [echoClient, 'the echo client [message ...]'],
+  'blocking-echo-server': [blockingEchoServer, 'one connection, blocking calls, then exit'],
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(programs).map((name) => name.length));
+  const lines = Object.entries(programs).map(([name, [, what]]) => `  ${name.padEnd(width)}  ${what}`);
+  return `usage: select-reactor <command> [--host localhost] [--port 10000] [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    writeAll(1, usage());
+    return command === undefined ? 2 : 0;
+  }
+  const entry = programs[command];
+  if (!entry) {
+    writeAll(2, `select-reactor: unknown command '${command}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await entry[0].main(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      writeAll(2, `select-reactor ${command}: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof SocketError) {
+      writeAll(2, `select-reactor ${command}: ${err.name}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    writeAll(2, `${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

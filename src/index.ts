@@ -1,0 +1,25 @@
+/**
+ * select-reactor: POSIX sockets and select() with Python's names. This file only re-exports:
+ * the socket module, the select module, the errors and the constants.
+ */
+export * from './constants';
+export * from './errors';
+export {
+  Socket,
+  Outbox,
+  socket,
+  socketpair,
+  fromfd,
+  getaddrinfo,
+  create_connection,
+  create_server,
+  htons,
+  ntohs,
+  htonl,
+  ntohl,
+  interrupt_on,
+  formatAddress,
+} from './socket';
+export type { Address, Data, ServerOptions } from './socket';
+export { select } from './select';
+export type { Selectable } from './select';

@@ -1,0 +1,176 @@
+/**
+ * The classic select() echo server, block for block from docs/python/select_echo_server.py:
+ * one non-blocking listener, `inputs` and `outputs`, `select(inputs, outputs, inputs)`, and an
+ * outbound queue per client (the socket's native `outbox`). `// py:` names the Python a block
+ * mirrors; `// departs from Python:` marks where this one is deliberately different.
+ *
+ *   select-reactor echo-server [--host localhost] [--port 10000] [--quiet] [--trace]
+ */
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, FD_SETSIZE } from '../constants';
+import { InterruptedError, SocketError } from '../errors';
+import { select } from '../select';
+import { socket, interrupt_on, type Address, type Socket } from '../socket';
+import { parseOptions } from './options';
+import { sayer, writeAll } from './say';
+import { tracer } from './trace';
+
+function remove<T>(list: T[], item: T): void {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
+}
+
+export function main(argv: string[]): number {
+  const { host, port, values } = parseOptions(argv, { quiet: { type: 'boolean' }, trace: { type: 'boolean' } });
+  const say = sayer(2, values.quiet === true);
+
+  // py: server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+  const server = socket(AF_INET, SOCK_STREAM);
+  // py: server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+  server.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  // py: server.setblocking(False)
+  server.setblocking(false);
+  // py: server.bind(("localhost", port))
+  try {
+    server.bind([host, port]);
+  } catch (err) {
+    server.close();
+    if (!(err instanceof SocketError)) throw err;
+    const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
+    writeAll(2, `echo-server: cannot listen on ${host} port ${port}: ${why}\n`);
+    return 1;
+  }
+  // py: server.listen(128)  -- the classic listen(5) stalls a burst of connects
+  server.listen(128);
+  // py: say("starting up on localhost port", port)
+  // departs from Python: said once listening, so that it means "ready", shows the port the
+  // kernel picked for --port 0, and is said even with --quiet: scripts need to know where to connect.
+  sayer(2)('starting up on %s port %s', host, server.getsockname()[1]);
+
+  const inputs: Socket[] = [server]; // py: inputs = [server]  (sockets we expect to read from)
+  const outputs: Socket[] = []; // py: outputs = []  (sockets we expect to write to)
+  const peers = new Map<Socket, Address>(); // py: peers = {}  (getpeername() fails once the peer is gone)
+  const trace = values.trace === true ? tracer(server, peers) : null;
+
+  // py: def drop(s): forget a client everywhere and close it
+  function drop(s: Socket): void {
+    remove(inputs, s);
+    remove(outputs, s);
+    peers.delete(s);
+    s.close(); // the outbox (message_queues[s]) goes with the socket
+  }
+
+  // departs from Python: SIGINT and SIGTERM end the blocking select() with InterruptedError
+  // (Python's KeyboardInterrupt), and the server closes every socket and exits 0.
+  interrupt_on('SIGINT', 'SIGTERM');
+  try {
+    // py: while inputs:
+    while (inputs.length > 0) {
+      say('waiting for the next event');
+      // py: readable, writable, exceptional = select.select(inputs, outputs, inputs)
+      const [readable, writable, exceptional] = select(inputs, outputs, inputs);
+      trace?.(readable, writable, exceptional);
+
+      // py: for s in readable:
+      for (const s of readable) {
+        if (s === server) {
+          // py: connection, client_address = s.accept()
+          let connection: Socket, client_address: Address;
+          try {
+            [connection, client_address] = s.accept();
+          } catch (err) {
+            // departs from Python: a client that connected and reset before accept(), or a
+            // wake-up another process won, costs that one connection, never the server.
+            if (err instanceof SocketError) continue;
+            throw err;
+          }
+          say('new connection from %s', client_address);
+          // departs from Python: select() cannot watch a descriptor >= FD_SETSIZE; refuse it.
+          if (connection.fileno() >= FD_SETSIZE) {
+            say('closing %s: descriptor %s is past FD_SETSIZE', client_address, connection.fileno());
+            connection.close();
+            continue;
+          }
+          // py: connection.setblocking(False)
+          connection.setblocking(false);
+          // py: inputs.append(connection)
+          inputs.push(connection);
+          // py: message_queues[connection] = queue.Queue()  -- the outbox comes with the socket
+          peers.set(connection, client_address);
+        } else {
+          // py: data = s.recv(65536)
+          let data: Buffer;
+          try {
+            data = s.recv(65536);
+          } catch (err) {
+            // py: except ConnectionResetError: -- on Linux a reset shows up as readable
+            if (!(err instanceof SocketError)) throw err;
+            say('closing %s after a reset', peers.get(s));
+            drop(s);
+            continue;
+          }
+          if (data.length > 0) {
+            say('received "%r" from %s', data, peers.get(s));
+            // py: message_queues[s].put(data)
+            s.outbox.put(data);
+            // py: if s not in outputs: outputs.append(s)
+            if (!outputs.includes(s)) outputs.push(s);
+          } else {
+            // py: inputs.remove(s)  -- the peer is done sending
+            remove(inputs, s);
+            // departs from the classic loop (as the reference does): whatever is still queued is
+            // delivered first, and the socket closes once its outbox is empty.
+            if (s.outbox.empty()) {
+              say('closing %s after reading no data', peers.get(s));
+              drop(s);
+            }
+          }
+        }
+      }
+
+      // py: for s in writable:
+      for (const s of writable) {
+        if (!peers.has(s)) continue; // py: closed while handling readable
+        // py: next_msg = message_queues[s].get_nowait(); sent = s.send(next_msg)
+        // departs from Python: one flush() writes all that is queued, in one gather write, and
+        // keeps in order whatever the kernel did not take (the reference re-queues by hand).
+        say('sending "%r" to %s', s.outbox.peek(), peers.get(s));
+        try {
+          s.outbox.flush();
+        } catch (err) {
+          // py: except (BrokenPipeError, ConnectionResetError):
+          if (!(err instanceof SocketError)) throw err;
+          say('closing %s after a failed send', peers.get(s));
+          drop(s);
+          continue;
+        }
+        // departs from Python: a socket sits in outputs only while its outbox holds bytes.
+        // Writable is almost always true, so an idle socket left in outputs makes select()
+        // return at once, and the loop spins.
+        if (s.outbox.empty()) {
+          // py: except queue.Empty: say("output queue for", peers[s], "is empty"); outputs.remove(s)
+          say('output queue for %s is empty', peers.get(s));
+          remove(outputs, s);
+          // py: if s not in inputs: -- half-closed by the peer and fully answered: done
+          if (!inputs.includes(s)) {
+            say('closing %s after reading no data', peers.get(s));
+            drop(s);
+          }
+        }
+      }
+
+      // py: for s in exceptional:
+      for (const s of exceptional) {
+        if (!peers.has(s)) continue;
+        say('handling exceptional condition for %s', peers.get(s));
+        drop(s);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof InterruptedError)) throw err;
+    say('%s: closing the listener and %s clients', err.signal, peers.size);
+  } finally {
+    server.close();
+    for (const s of peers.keys()) s.close();
+  }
+  return 0;
+}

@@ -1,0 +1,418 @@
+/**
+ * The socket module: Python's `socket.socket` as the {@link Socket} class, and the module
+ * functions around it. Each method is a thin call into the native handle, which checks its
+ * arguments, makes the system call and raises the SocketError family.
+ */
+import { constants as osConstants } from 'node:os';
+import { inspect } from 'node:util';
+
+import { binding, type Address, type Data, type NativeHandle } from './binding';
+import { makeError, SocketError } from './errors';
+
+export type { Address, Data } from './binding';
+
+const { AF_INET, AF_INET6, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, IPPROTO_IPV6, IPV6_V6ONLY } = binding;
+
+/** The reverse of the constants, for repr: 2 -> 'AF_INET'. */
+function constantName(prefix: string, value: number): string {
+  for (const [name, v] of Object.entries(binding)) if (name.startsWith(prefix) && v === value) return name;
+  return String(value);
+}
+
+/** '127.0.0.1:10000', '[::1]:10000', or an AF_UNIX path, as the repr and the programs print them. */
+export function formatAddress(address: Address | null): string {
+  if (address === null) return '';
+  if (typeof address === 'string') return address.startsWith('\0') ? `@${address.slice(1)}` : address;
+  const [host, port] = address;
+  return address.length > 2 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function describe(h: NativeHandle): string {
+  const fd = h.fileno();
+  const family = constantName('AF_', h.family());
+  const type = constantName('SOCK_', h.type());
+  if (fd < 0) return `<socket [closed] fd=-1, family=${family}, type=${type}>`;
+  let text = `<socket fd=${fd}, family=${family}, type=${type}`;
+  for (const [label, get] of [['laddr', () => h.getsockname()], ['raddr', () => h.getpeername()]] as const) {
+    try {
+      const address = formatAddress(get());
+      if (address) text += `, ${label}=${address}`;
+    } catch {
+      // Not bound, or not connected: Python leaves the field out too.
+    }
+  }
+  return `${text}>`;
+}
+
+/**
+ * Sockets that become garbage while still open are closed, with a ResourceWarning, as CPython
+ * does; the registry holds the native handle, not the Socket, so the Socket can be collected.
+ */
+const unclosed = new FinalizationRegistry<NativeHandle>((h) => {
+  if (h.fileno() < 0) return;
+  process.emitWarning(`unclosed ${describe(h)}`, 'ResourceWarning');
+  try {
+    h.close();
+  } catch {
+    // Nobody is left to tell.
+  }
+});
+
+/** The per-socket outbound queue, held natively: `message_queues[s]` of the classic loop. */
+export class Outbox {
+  readonly #h: NativeHandle;
+
+  /** @internal */
+  constructor(h: NativeHandle) {
+    this.#h = h;
+  }
+
+  /** Appends a copy of `data`: the caller may reuse its buffer at once. */
+  put(data: Data): void {
+    this.#h.outboxPut(data);
+  }
+
+  /**
+   * Writes as much as the kernel takes now, in one gather write (sendmsg, MSG_NOSIGNAL), and keeps
+   * the rest in order. Returns the bytes written; 0 when a non-blocking socket would block.
+   */
+  flush(): number {
+    return this.#h.outboxFlush();
+  }
+
+  /** Bytes queued and not yet written. */
+  get pending(): number {
+    return this.#h.outboxPending();
+  }
+
+  empty(): boolean {
+    return this.#h.outboxPending() === 0;
+  }
+
+  /** Drops whatever is queued. */
+  clear(): void {
+    this.#h.outboxClear();
+  }
+
+  /** A copy of the first `max` queued bytes (all of them by default), for logs and tests. */
+  peek(max?: number): Buffer {
+    return this.#h.outboxPeek(max);
+  }
+}
+
+// A handle on its way into a new Socket (accept, socketpair, dup): the constructor takes it
+// instead of creating a socket. Set and cleared around one synchronous `new`.
+let adopting: NativeHandle | null = null;
+
+function wrap(h: NativeHandle): Socket {
+  adopting = h;
+  try {
+    return new Socket();
+  } finally {
+    adopting = null;
+  }
+}
+
+/**
+ * A socket, as Python's `socket.socket`: `new Socket(AF_INET, SOCK_STREAM)`, or
+ * `new Socket(-1, -1, -1, fd)` (or `new Socket(undefined, undefined, undefined, fd)`) to adopt a
+ * descriptor and read its family and type from the kernel.
+ */
+export class Socket {
+  readonly family: number;
+  readonly type: number;
+  readonly proto: number;
+  /** The socket's outbound queue: `put`, `flush`, `pending`, `empty`, `clear`. */
+  readonly outbox: Outbox;
+  readonly #h: NativeHandle;
+  #fd: number;
+
+  constructor(family?: number, type?: number, proto?: number, fileno?: number | null) {
+    if (adopting) {
+      this.#h = adopting;
+      adopting = null;
+    } else if (fileno !== undefined && fileno !== null) {
+      this.#h = new binding.Handle(family ?? -1, type ?? -1, proto ?? -1, fileno);
+    } else {
+      this.#h = new binding.Handle(family ?? AF_INET, type ?? SOCK_STREAM, proto ?? 0);
+    }
+    this.family = this.#h.family();
+    this.type = this.#h.type();
+    this.proto = this.#h.proto();
+    this.outbox = new Outbox(this.#h);
+    this.#fd = this.#h.fileno();
+    unclosed.register(this, this.#h, this);
+  }
+
+  /** The descriptor, or -1 once closed or detached. */
+  fileno(): number {
+    return this.#fd;
+  }
+
+  /** Closes the socket. Idempotent; every later call but fileno() and close() throws EBADF. */
+  close(): void {
+    if (this.#fd < 0) return;
+    this.#fd = -1;
+    unclosed.unregister(this);
+    this.#h.close();
+  }
+
+  /** Closes the socket object without closing the descriptor, and returns the descriptor. */
+  detach(): number {
+    this.#fd = -1;
+    unclosed.unregister(this);
+    return this.#h.detach();
+  }
+
+  /** A new Socket on a duplicate of the descriptor, with the same timeout. */
+  dup(): Socket {
+    return wrap(this.#h.dup());
+  }
+
+  /** `false` is `settimeout(0)`, `true` is `settimeout(null)`. */
+  setblocking(flag: boolean): void {
+    if (typeof flag !== 'boolean' && typeof flag !== 'number') {
+      throw new TypeError(`Expected flag to be a boolean, got ${typeof flag}`);
+    }
+    this.#h.settimeout(flag ? null : 0);
+  }
+
+  getblocking(): boolean {
+    return this.#h.gettimeout() !== 0;
+  }
+
+  /** null blocks; 0 never waits (BlockingIOError); seconds > 0 wait at most that long (TimeoutError). */
+  settimeout(seconds: number | null): void {
+    this.#h.settimeout(seconds);
+  }
+
+  gettimeout(): number | null {
+    return this.#h.gettimeout();
+  }
+
+  setsockopt(level: number, name: number, value: number | boolean | ArrayBufferView): void {
+    this.#h.setsockopt(level, name, value);
+  }
+
+  /** An integer option, or with `buflen`, a Buffer of the option's raw bytes. */
+  getsockopt(level: number, name: number): number;
+  getsockopt(level: number, name: number, buflen: number): Buffer;
+  getsockopt(level: number, name: number, buflen?: number): number | Buffer {
+    return this.#h.getsockopt(level, name, buflen);
+  }
+
+  bind(address: Address): void {
+    this.#h.bind(address);
+  }
+
+  listen(backlog = 128): void {
+    this.#h.listen(backlog);
+  }
+
+  /** Waits for a connection; the new socket is blocking, as in Python. */
+  accept(): [Socket, Address] {
+    const [h, address] = this.#h.accept();
+    return [wrap(h), address];
+  }
+
+  /** Connects; a non-blocking socket throws BlockingIOError (EINPROGRESS) and finishes later. */
+  connect(address: Address): void {
+    this.#h.connect(address);
+  }
+
+  /** As connect(), but returns the errno (0 on success) instead of throwing. */
+  connect_ex(address: Address): number {
+    return this.#h.connect_ex(address);
+  }
+
+  /** Sends what the kernel takes now and returns that count, which may be less than given. */
+  send(data: Data, flags = 0): number {
+    return this.#h.send(data, flags);
+  }
+
+  /** Sends everything, waiting as needed, or throws. */
+  sendall(data: Data, flags = 0): void {
+    this.#h.sendall(data, flags);
+  }
+
+  /** sendto(data, address) or sendto(data, flags, address). */
+  sendto(data: Data, address: Address): number;
+  sendto(data: Data, flags: number, address: Address): number;
+  sendto(data: Data, flagsOrAddress: number | Address, address?: Address): number {
+    return address === undefined ? this.#h.sendto(data, flagsOrAddress) : this.#h.sendto(data, flagsOrAddress, address);
+  }
+
+  /** At most `bufsize` bytes; an empty Buffer means the peer has closed its side. */
+  recv(bufsize: number, flags = 0): Buffer {
+    return this.#h.recv(bufsize, flags);
+  }
+
+  /** Reads into `buffer` (its first `nbytes`, or all of it) and returns the count. */
+  recv_into(buffer: ArrayBufferView, nbytes = 0, flags = 0): number {
+    return this.#h.recv_into(buffer, nbytes, flags);
+  }
+
+  /** A datagram and the address it came from (null where the kernel gives none). */
+  recvfrom(bufsize: number, flags = 0): [Buffer, Address | null] {
+    return this.#h.recvfrom(bufsize, flags);
+  }
+
+  shutdown(how: number): void {
+    this.#h.shutdown(how);
+  }
+
+  getsockname(): Address {
+    return this.#h.getsockname();
+  }
+
+  getpeername(): Address {
+    return this.#h.getpeername();
+  }
+
+  /** Python's repr: `<socket fd=5, family=AF_INET, type=SOCK_STREAM, laddr=127.0.0.1:10000>`. */
+  toString(): string {
+    return describe(this.#h);
+  }
+
+  [inspect.custom](): string {
+    return describe(this.#h);
+  }
+
+  /** `using s = socket()` closes it at the end of the block, as Python's `with`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** A new socket; blocking, as in Python. */
+export function socket(family = AF_INET, type = SOCK_STREAM, proto = 0): Socket {
+  return new Socket(family, type, proto);
+}
+
+/** A pair of connected sockets. */
+export function socketpair(family = binding.AF_UNIX, type = SOCK_STREAM, proto = 0): [Socket, Socket] {
+  const [a, b] = binding.socketpair(family, type, proto);
+  return [wrap(a), wrap(b)];
+}
+
+/** A Socket on a duplicate of `fd`, which stays the caller's to close. */
+export function fromfd(fd: number, family: number, type: number, proto = 0): Socket {
+  if (typeof fd !== 'number' || !Number.isInteger(fd)) throw new TypeError(`Expected fd to be an integer, got ${String(fd)}`);
+  if (fd < 0) throw new RangeError(`Expected fd to be a descriptor (>= 0), got ${fd}`);
+  const borrowed = new binding.Handle(family, type, proto, fd);
+  try {
+    return wrap(borrowed.dup());
+  } finally {
+    borrowed.detach();
+  }
+}
+
+/** `[family, type, proto, canonname, address]` for each address `host` and `port` resolve to. */
+export function getaddrinfo(
+  host: string | null,
+  port: number | string | null,
+  family = 0,
+  type = 0,
+  proto = 0,
+  flags = 0,
+): [number, number, number, string, Address][] {
+  return binding.getaddrinfo(host, port, family, type, proto, flags);
+}
+
+/**
+ * Resolves `[host, port]`, tries each address in turn, and returns the first socket that
+ * connects. `timeout` (seconds, or null to block) stays set on the socket, as in Python.
+ */
+export function create_connection(
+  address: [host: string, port: number],
+  timeout?: number | null,
+  source_address?: Address,
+): Socket {
+  if (!Array.isArray(address) || address.length !== 2) {
+    throw new TypeError('Expected address to be [host, port]');
+  }
+  const [host, port] = address;
+  let last: SocketError | null = null;
+  for (const [family, type, proto, , sockaddr] of getaddrinfo(host, port, 0, SOCK_STREAM)) {
+    const s = new Socket(family, type, proto);
+    try {
+      if (timeout !== undefined) s.settimeout(timeout);
+      if (source_address !== undefined) s.bind(source_address);
+      s.connect(sockaddr);
+      return s;
+    } catch (err) {
+      s.close();
+      if (!(err instanceof SocketError) || err.code === 'EINTR') throw err;
+      last = err;
+    }
+  }
+  throw last ?? makeError('EAI_NONAME', 0, 'getaddrinfo', `getaddrinfo returned no address for ${host}`);
+}
+
+export interface ServerOptions {
+  /** AF_INET (default) or AF_INET6. */
+  family?: number;
+  /** listen() backlog; 128 by default. */
+  backlog?: number;
+  /** Sets SO_REUSEPORT, so several processes can bind the same port and the kernel balances them. */
+  reuse_port?: boolean;
+  /** With AF_INET6, accept IPv4 connections too. */
+  dualstack_ipv6?: boolean;
+}
+
+/** socket + SO_REUSEADDR (+ SO_REUSEPORT) + bind + listen, as Python's socket.create_server(). */
+export function create_server(address: Address, opts: ServerOptions = {}): Socket {
+  const { family = AF_INET, backlog = 128, reuse_port = false, dualstack_ipv6 = false } = opts;
+  if (reuse_port && SO_REUSEPORT === undefined) throw new RangeError('SO_REUSEPORT is not supported on this platform');
+  if (dualstack_ipv6 && family !== AF_INET6) throw new RangeError('dualstack_ipv6 requires family AF_INET6');
+  const s = new Socket(family, SOCK_STREAM);
+  try {
+    s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    if (reuse_port && SO_REUSEPORT !== undefined) s.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+    if (family === AF_INET6) s.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, dualstack_ipv6 ? 0 : 1);
+    s.bind(address);
+    s.listen(backlog);
+    return s;
+  } catch (err) {
+    s.close();
+    throw err;
+  }
+}
+
+/** Host to network byte order, 16 bits, as in C; the argument's range is checked. */
+export function htons(x: number): number {
+  return binding.htons(x);
+}
+
+/** Network to host byte order, 16 bits. */
+export function ntohs(x: number): number {
+  return binding.ntohs(x);
+}
+
+/** Host to network byte order, 32 bits. */
+export function htonl(x: number): number {
+  return binding.htonl(x);
+}
+
+/** Network to host byte order, 32 bits. */
+export function ntohl(x: number): number {
+  return binding.ntohl(x);
+}
+
+/**
+ * From now on, a blocking call of this package on the main thread (select, accept, recv, send,
+ * connect, ...) that is waiting when one of these signals arrives throws InterruptedError with
+ * `signal` set, the way Python's SIGINT ends a blocking call with KeyboardInterrupt. Without it a
+ * synchronous select() loop never returns to Node's event loop, so no JS signal handler can run.
+ * Other EINTRs are retried (PEP 475). Main thread only.
+ */
+export function interrupt_on(...signals: NodeJS.Signals[]): void {
+  const numbers: Record<string, number | undefined> = osConstants.signals;
+  binding.interrupt_on(
+    signals.map((name) => {
+      const signo = numbers[name];
+      if (signo === undefined) throw new TypeError(`Expected a signal name such as 'SIGINT', got ${String(name)}`);
+      return signo;
+    }),
+  );
+}

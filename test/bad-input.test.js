@@ -1,0 +1,169 @@
+'use strict';
+// Bad input from JS: every case must throw a catchable TypeError, RangeError or SocketError with a
+// message, in this very process. An abort or a crash would take mocha down with it.
+const assert = require('node:assert/strict');
+
+const { sr, Opened } = require('./helpers/sockets');
+
+function expectError(call, Class, label) {
+  let thrown;
+  try {
+    call();
+  } catch (err) {
+    thrown = err;
+  }
+  assert.ok(thrown, `${label}: expected ${Class.name}, nothing was thrown`);
+  assert.ok(thrown instanceof Class, `${label}: expected ${Class.name}, got ${thrown && thrown.name}: ${thrown && thrown.message}`);
+  assert.ok(typeof thrown.message === 'string' && thrown.message.length > 0, `${label}: no message`);
+}
+
+describe('bad input', () => {
+  const opened = new Opened();
+  afterEach(() => opened.closeAll());
+
+  const garbage = [undefined, null, true, '7', 1.5, NaN, -1, 2 ** 53, 10n, {}, [], () => 0, Symbol('s')];
+
+  it('constructors and module functions reject wrong types and ranges', () => {
+    const cases = [
+      [() => sr.socket('inet'), TypeError],
+      [() => sr.socket(1.5), TypeError],
+      [() => sr.socket(-5), RangeError],
+      [() => sr.socket(sr.AF_INET, 99), sr.SocketError],
+      [() => sr.socket(12345), sr.SocketError],
+      [() => new sr.Socket(undefined, undefined, undefined, 99999), sr.SocketError],
+      [() => new sr.Socket(undefined, undefined, undefined, 2 ** 40), RangeError],
+      [() => sr.socketpair('x'), TypeError],
+      [() => sr.getaddrinfo(null, null), TypeError],
+      [() => sr.getaddrinfo(5, 80), TypeError],
+      [() => sr.getaddrinfo('localhost', 70000), RangeError],
+      [() => sr.create_connection('localhost:80'), TypeError],
+      [() => sr.create_connection(['localhost', -1]), RangeError],
+      [() => sr.create_server(['127.0.0.1', 65536]), RangeError],
+      [() => sr.create_server(['127.0.0.1', 0], { backlog: -1 }), RangeError],
+      [() => sr.fromfd(-1, sr.AF_INET, sr.SOCK_STREAM), RangeError],
+      [() => sr.htons(70000), RangeError],
+      [() => sr.ntohl('1'), TypeError],
+      [() => sr.interrupt_on('SIGNOPE'), TypeError],
+      [() => sr.interrupt_on('SIGKILL'), RangeError],
+    ];
+    cases.forEach(([call, Class], i) => expectError(call, Class, `case ${i}`));
+  });
+
+  it('socket methods reject wrong types and out-of-range numbers', () => {
+    const s = opened.add(sr.socket());
+    const [a] = opened.add(...sr.socketpair());
+    const cases = [
+      [() => s.bind('127.0.0.1:80'), TypeError],
+      [() => s.bind(['127.0.0.1']), TypeError],
+      [() => s.bind([127, 80]), TypeError],
+      [() => s.bind(['127.0.0.1', 65536]), RangeError],
+      [() => s.bind(['127.0.0.1', -1]), RangeError],
+      [() => s.bind(['127.0.0.1', 80.5]), TypeError],
+      [() => s.bind(['127.0.0.1', '80']), TypeError],
+      [() => s.connect(null), TypeError],
+      [() => s.connect_ex({ host: 'x', port: 1 }), TypeError],
+      [() => s.listen(-1), RangeError],
+      [() => s.listen('5'), TypeError],
+      [() => s.settimeout(-1), RangeError],
+      [() => s.settimeout(Infinity), RangeError],
+      [() => s.settimeout('1'), TypeError],
+      [() => s.setblocking('yes'), TypeError],
+      [() => s.setsockopt('a', 1, 1), TypeError],
+      [() => s.setsockopt(sr.SOL_SOCKET, sr.SO_REUSEADDR, 'on'), TypeError],
+      [() => s.setsockopt(sr.SOL_SOCKET, sr.SO_REUSEADDR, 2 ** 40), RangeError],
+      [() => s.getsockopt(sr.SOL_SOCKET, sr.SO_TYPE, 0), RangeError],
+      [() => s.getsockopt(sr.SOL_SOCKET, sr.SO_TYPE, 1 << 20), RangeError],
+      [() => s.shutdown(99), RangeError],
+      [() => a.send(12), TypeError],
+      [() => a.send({}), TypeError],
+      [() => a.send('x', -1), RangeError],
+      [() => a.sendall([1, 2]), TypeError],
+      [() => a.recv(-1), RangeError],
+      [() => a.recv(2 ** 31), RangeError],
+      [() => a.recv('10'), TypeError],
+      [() => a.recv(10, 'peek'), TypeError],
+      [() => a.recv_into('buffer'), TypeError],
+      [() => a.recv_into(Buffer.alloc(4), 5), RangeError],
+      [() => a.recvfrom(-3), RangeError],
+      [() => a.sendto('x', 'not an address for AF_UNIX?'.repeat(20)), RangeError],
+      [() => a.outbox.put(42), TypeError],
+      [() => a.outbox.put(null), TypeError],
+      [() => a.outbox.peek(-1), RangeError],
+      [() => s.recv(10), sr.SocketError], // not connected: ENOTCONN
+    ];
+    cases.forEach(([call, Class], i) => expectError(call, Class, `case ${i}`));
+  });
+
+  it('every method after close() throws SocketError EBADF', () => {
+    const s = sr.socket();
+    s.close();
+    const calls = {
+      bind: () => s.bind(['127.0.0.1', 0]),
+      listen: () => s.listen(),
+      accept: () => s.accept(),
+      connect: () => s.connect(['127.0.0.1', 1]),
+      connect_ex: () => s.connect_ex(['127.0.0.1', 1]),
+      send: () => s.send('x'),
+      sendall: () => s.sendall('x'),
+      sendto: () => s.sendto('x', ['127.0.0.1', 1]),
+      recv: () => s.recv(1),
+      recv_into: () => s.recv_into(Buffer.alloc(1)),
+      recvfrom: () => s.recvfrom(1),
+      shutdown: () => s.shutdown(sr.SHUT_RDWR),
+      setsockopt: () => s.setsockopt(sr.SOL_SOCKET, sr.SO_REUSEADDR, 1),
+      getsockopt: () => s.getsockopt(sr.SOL_SOCKET, sr.SO_REUSEADDR),
+      settimeout: () => s.settimeout(1),
+      gettimeout: () => s.gettimeout(),
+      setblocking: () => s.setblocking(false),
+      getsockname: () => s.getsockname(),
+      getpeername: () => s.getpeername(),
+      dup: () => s.dup(),
+      'outbox.put': () => s.outbox.put('x'),
+      'outbox.flush': () => s.outbox.flush(),
+      select: () => sr.select([s], [], [], 0),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      assert.throws(call, (err) => err instanceof sr.SocketError && err.code === 'EBADF', name);
+    }
+    assert.equal(s.fileno(), -1);
+  });
+
+  it('garbage in every argument of every method never crashes the process', () => {
+    const [a, b] = opened.add(...sr.socketpair());
+    a.setblocking(false);
+    b.setblocking(false);
+    const methods = ['bind', 'listen', 'connect', 'connect_ex', 'send', 'sendall', 'sendto', 'recv', 'recv_into',
+      'recvfrom', 'shutdown', 'setsockopt', 'getsockopt', 'settimeout', 'setblocking'];
+    let thrown = 0;
+    for (const name of methods) {
+      for (const x of garbage) {
+        for (const args of [[x], [x, x], [x, x, x], [1, x], [1, 1, x]]) {
+          a.setblocking(false); // garbage may have set a timeout, or null (blocking)
+          try {
+            a[name](...args);
+          } catch (err) {
+            thrown++;
+            assert.ok(err instanceof TypeError || err instanceof RangeError || err instanceof sr.SocketError,
+              `${name}(${args.map(String)}) threw ${err && err.name}`);
+            assert.ok(err.message.length > 0);
+          }
+        }
+      }
+    }
+    for (const x of garbage) {
+      for (const call of [() => a.outbox.put(x), () => a.outbox.peek(x), () => sr.select([x], [], [], 0), () => sr.select([], [b], [], x)]) { // b is writable: any valid timeout returns at once
+        try {
+          call();
+        } catch (err) {
+          thrown++;
+          assert.ok(err instanceof TypeError || err instanceof RangeError || err instanceof sr.SocketError, err.name);
+        }
+      }
+    }
+    assert.ok(thrown > 500, `${thrown} errors thrown`);
+    // The process and the addon still work afterwards.
+    const [c, d] = opened.add(...sr.socketpair());
+    c.sendall('alive');
+    assert.equal(d.recv(5).toString(), 'alive');
+  });
+});

@@ -1,0 +1,105 @@
+'use strict';
+// Starting the package's programs as real processes, talking to them with Node's own net module
+// (an implementation independent of ours), and stopping only the processes a test started.
+const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const net = require('node:net');
+const path = require('node:path');
+
+const cli = path.resolve(__dirname, '../../lib/cli.js');
+const started = new Set();
+
+/**
+ * Starts `select-reactor <command> --port 0 ...args` and resolves once it says where it listens.
+ * The result collects everything the program prints and can stop it.
+ */
+function startProgram(command, args = [], { portArgs = ['--port', '0'], ready = /starting up on \S+ port (\d+)/ } = {}) {
+  const child = spawn(process.execPath, [cli, command, ...portArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
+  const program = { child, port: 0, output: '', exited: null };
+  program.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+    started.delete(child);
+    resolve({ code, signal });
+  }));
+  program.lines = () => program.output.split('\n').filter(Boolean);
+  /** Resolves when the output matches `re` (or rejects after `ms`). */
+  program.waitFor = (re, ms = 10000) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const m = program.output.match(re);
+        if (!m) return false;
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        child.stderr.off('data', check);
+        resolve(m);
+        return true;
+      };
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re} in:\n${program.output}`)), ms);
+      if (!check()) {
+        child.stdout.on('data', check);
+        child.stderr.on('data', check);
+      }
+    });
+  /** Sends `signal` and resolves with {code, signal} once the process has exited. */
+  program.stop = async (signal = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return program.exited;
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding('utf8');
+    stream.on('data', (text) => {
+      program.output += text;
+    });
+  }
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`${command} exited (${code}) before it was ready:\n${program.output}`)));
+    program.waitFor(ready).then((m) => {
+      program.port = Number(m[1]);
+      resolve(program);
+    }, reject);
+  });
+}
+
+/** Kills whatever a test left running (only processes started here). */
+function killStarted() {
+  for (const child of started) child.kill('SIGKILL');
+  started.clear();
+}
+
+/**
+ * One echo client on Node's net: sends `payload` (in pieces of `chunk` bytes), then half-closes if
+ * asked, and resolves with everything that came back once `payload.length` bytes (or EOF) arrive.
+ */
+function echoOnce(port, payload, { halfClose = false, chunk = 65536, host = '127.0.0.1' } = {}) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host, allowHalfOpen: true });
+    const chunks = [];
+    let got = 0;
+    let done = false;
+    const finish = (err) => {
+      if (done) return;
+      done = true;
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks));
+    };
+    sock.on('error', finish);
+    sock.on('data', (data) => {
+      chunks.push(data);
+      got += data.length;
+      if (got >= payload.length && !halfClose) finish();
+    });
+    sock.on('end', () => finish());
+    sock.on('connect', () => {
+      for (let off = 0; off < payload.length; off += chunk) sock.write(payload.subarray(off, off + chunk));
+      if (halfClose) sock.end();
+    });
+  });
+}
+
+/** `n` random payloads of 1 byte to `max` bytes, each different. */
+function randomPayloads(n, max) {
+  return Array.from({ length: n }, () => crypto.randomBytes(1 + crypto.randomInt(max)));
+}
+
+module.exports = { startProgram, killStarted, echoOnce, randomPayloads, cli };

@@ -1,0 +1,109 @@
+'use strict';
+// select(): the three lists, the rules the contract lists, and the errors.
+const assert = require('node:assert/strict');
+
+const { sr, Opened, tcpPair, listener } = require('./helpers/sockets');
+
+describe('select', () => {
+  const opened = new Opened();
+  afterEach(() => opened.closeAll());
+
+  it('reports readable, writable and exceptional, with the same objects in the order given', () => {
+    const [a, b] = opened.add(...sr.socketpair());
+    const [c, d] = opened.add(...sr.socketpair());
+    b.sendall('x');
+    d.sendall('y');
+    const [r, w, x] = sr.select([c, a, b], [a, c], [a], 0);
+    assert.deepEqual(r, [c, a]);
+    assert.ok(r[0] === c && r[1] === a, 'the same objects');
+    assert.deepEqual(w, [a, c]);
+    assert.deepEqual(x, []);
+  });
+
+  it('TCP urgent data lands a socket in the exceptional list', () => {
+    const [client, conn] = tcpPair(opened);
+    client.send('!', sr.MSG_OOB);
+    const [, , x] = sr.select([], [], [conn], 2);
+    assert.deepEqual(x, [conn]);
+    assert.equal(conn.recv(1, sr.MSG_OOB).toString(), '!');
+  });
+
+  it('accepts raw descriptors and objects with fileno()', () => {
+    const [a, b] = opened.add(...sr.socketpair());
+    b.sendall('z');
+    const wrapper = { fileno: () => a.fileno(), label: 'mine' };
+    const [r] = sr.select([wrapper, a.fileno()], [], [], 0);
+    assert.equal(r[0], wrapper);
+    assert.equal(r[1], a.fileno());
+  });
+
+  it('a listener is readable when a connection is waiting', () => {
+    const [server, port] = listener(opened);
+    assert.deepEqual(sr.select([server], [], [], 0)[0], []);
+    opened.add(sr.create_connection(['127.0.0.1', port]));
+    assert.deepEqual(sr.select([server], [], [], 2)[0], [server]);
+  });
+
+  it('timeout 0 polls, a timeout waits about that long, null waits for an event', () => {
+    const [a, b] = opened.add(...sr.socketpair());
+    let t0 = Date.now();
+    assert.deepEqual(sr.select([a], [], [], 0), [[], [], []]);
+    assert.ok(Date.now() - t0 < 100);
+    t0 = Date.now();
+    assert.deepEqual(sr.select([a], [], [], 0.15), [[], [], []]);
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 140 && ms < 2000, `waited ${ms} ms`);
+    b.sendall('now');
+    assert.deepEqual(sr.select([a], [], [])[0], [a]);
+    assert.deepEqual(sr.select([a], [], [], null)[0], [a]);
+  });
+
+  it('checks every descriptor against FD_SETSIZE before the system call', () => {
+    const [a] = opened.add(...sr.socketpair());
+    assert.throws(() => sr.select([a], [a, a, 1024], []), {
+      name: 'RangeError',
+      message: 'Expected wlist[2] to be a descriptor in [0, FD_SETSIZE=1024), got 1024',
+    });
+    assert.throws(() => sr.select([], [], [-1]), { name: 'RangeError', message: /xlist\[0\].*got -1/ });
+    assert.throws(() => sr.select([{ fileno: () => 5000 }], [], []), { name: 'RangeError', message: /rlist\[0\]/ });
+    // The native layer checks again, whatever reaches it.
+    const binding = require('bindings')({ bindings: 'select_reactor', module_root: require('./helpers/sockets').root });
+    assert.throws(() => binding.select(new Int32Array([3, 99999]), 1, 1, 0, 0, new Uint8Array(2)), {
+      name: 'RangeError',
+      message: /wlist\[0\].*got 99999/,
+    });
+  });
+
+  it('names a closed socket, and a number that is not open, by list and index', () => {
+    const [a, b] = opened.add(...sr.socketpair());
+    b.close();
+    assert.throws(() => sr.select([a], [a, a, b], []), (err) =>
+      err instanceof sr.SocketError && err.code === 'EBADF' && err.errno === sr.errno.EBADF && /wlist\[2\] is a closed socket/.test(err.message));
+    const fd = a.fileno();
+    const spare = opened.add(sr.socket());
+    const unused = spare.fileno();
+    spare.close();
+    assert.throws(() => sr.select([fd, unused], [], [], 0), (err) => err.code === 'EBADF' && /rlist\[1\] = \d+ is not open/.test(err.message));
+  });
+
+  it('rejects wrong types with TypeError', () => {
+    assert.throws(() => sr.select(null, [], []), TypeError);
+    assert.throws(() => sr.select(['3'], [], []), { name: 'TypeError', message: /rlist\[0\]/ });
+    assert.throws(() => sr.select([1.5], [], []), TypeError);
+    assert.throws(() => sr.select([{ fileno: () => 'x' }], [], []), TypeError);
+    assert.throws(() => sr.select([], [], [], 'soon'), TypeError);
+    assert.throws(() => sr.select([], [], [], -1), RangeError);
+    assert.throws(() => sr.select([], [], [], Infinity), RangeError);
+    assert.throws(() => sr.select([], [], [], NaN), TypeError);
+  });
+
+  it('accepts iterables and many sockets, and empty lists with a timeout', () => {
+    const pairs = [];
+    for (let i = 0; i < 200; i++) pairs.push(opened.add(...sr.socketpair()));
+    pairs.forEach(([, b], i) => i % 3 === 0 && b.sendall('.'));
+    const readers = new Set(pairs.map(([a]) => a));
+    const [r] = sr.select(readers, [], [], 1);
+    assert.equal(r.length, 67);
+    assert.deepEqual(sr.select([], [], [], 0.01), [[], [], []]);
+  });
+});
