@@ -5,11 +5,11 @@
  *   select-reactor <command> [--host localhost] [--port 10000] [options]
  */
 import { SocketError } from './errors';
-import * as blockingEchoServer from './programs/blocking-echo-server';
-import * as echoClient from './programs/echo-client';
-import * as echoServer from './programs/echo-server';
-import { UsageError } from './programs/options';
-import { writeAll } from './programs/say';
+import * as blockingEchoServer from './examples/blocking-echo-server';
+import * as echoClient from './examples/echo-client';
+import * as echoServer from './examples/echo-server';
+import { UsageError } from './examples/options';
+import { writeAll } from './examples/say';
 
 interface Program {
   main(argv: string[]): number | Promise<number>;
