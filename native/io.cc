@@ -3,6 +3,8 @@
 // used only during the call; nothing here keeps a pointer into a JS buffer.
 #include <errno.h>
 
+#include <new>
+
 #include "call.h"
 
 namespace sr {
@@ -20,7 +22,9 @@ int DontWait(bool dontwait) {
 // allocation per call is the Buffer of the bytes actually read.
 char* Scratch(Napi::Env env, size_t want, std::unique_ptr<char[]>* big) {
   if (want > kScratchSize) {
-    big->reset(new char[want]);
+    // The caller chose the size: running out of memory is its error to handle, not an abort.
+    big->reset(new (std::nothrow) char[want]);
+    if (!*big) ThrowSys(env, "recv", ENOMEM, std::to_string(want) + " bytes");
     return big->get();
   }
   AddonData* data = Data(env);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <algorithm>
+#include <new>
 
 #include "addon.h"
 
@@ -36,7 +37,8 @@ Napi::Value Handle::JS_outboxPut(const Napi::CallbackInfo& info) {
   }
   Chunk c;
   c.cap = std::max(b.len, kChunkMin);
-  c.data.reset(new char[c.cap]);
+  c.data.reset(new (std::nothrow) char[c.cap]);
+  if (!c.data) ThrowSys(env, "outbox.put", ENOMEM, std::to_string(c.cap) + " bytes");
   memcpy(c.data.get(), b.data, b.len);
   c.len = b.len;
   queue_.push_back(std::move(c));

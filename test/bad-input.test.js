@@ -94,6 +94,23 @@ describe('bad input', () => {
     cases.forEach(([call, Class], i) => expectError(call, Class, `case ${i}`));
   });
 
+  it('running out of memory for a buffer is a SocketError (ENOMEM), not an abort', () => {
+    // A child with little address space: recv() and outbox.put() allocate what the caller asks.
+    const code = `const sr = require(process.env.SR_ROOT);
+      const [a, b] = sr.socketpair();
+      b.send('x');
+      const big = Buffer.alloc(256 << 20);
+      const fill = () => { for (let i = 0; i < 8; i++) a.outbox.put(big); }; // copies outgrow the limit
+      for (const call of [() => a.recv(2 ** 31 - 1), fill]) {
+        try { call(); console.log('no error'); } catch (err) { console.log(err.name, err.code); }
+      }`;
+    const r = require('node:child_process').spawnSync('bash', ['-c', `ulimit -v 1500000 && exec "${process.execPath}" -e "$0"`, code], {
+      encoding: 'utf8', env: { ...process.env, SR_ROOT: require('./helpers/sockets').root }, timeout: 20000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['SocketError ENOMEM', 'SocketError ENOMEM']);
+  });
+
   it('every method after close() throws SocketError EBADF', () => {
     const s = sr.socket();
     s.close();
