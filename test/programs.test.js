@@ -1,10 +1,11 @@
 'use strict';
 // The other programs of the bin: blocking-echo-server and the command itself.
 const assert = require('node:assert/strict');
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const net = require('node:net');
 
 const { startProgram, killStarted, echoOnce, cli } = require('./helpers/programs');
+const { root, sr } = require('./helpers/sockets');
 
 describe('programs', function () {
   this.timeout(30000);
@@ -58,12 +59,36 @@ describe('programs', function () {
     assert.match(bad.stderr, /unknown command 'no-such-program'/);
   });
 
-  it('npm start runs the echo server (on a port given through npm)', async () => {
-    // `npm start -- --port 0` is what a user would type, minus the fixed port.
-    const server = await startProgram('echo-server', [], { portArgs: ['--port', '0', '--quiet'] });
-    assert.equal((await echoOnce(server.port, Buffer.from('npm start'))).toString(), 'npm start');
-    const pkg = require('../package.json');
-    assert.equal(pkg.scripts.start, 'node lib/cli.js echo-server');
-    await server.stop();
+  it('npm start runs the echo server, and Ctrl-C closes it', async function () {
+    // As on a terminal: npm in its own process group, SIGINT to the whole group (npm does not
+    // forward SIGTERM to the script it runs).
+    const child = spawn('npm', ['start', '--', '--port', '0'], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      for (let i = 0; i < 200 && !/starting up on localhost port (\d+)/.test(output); i++) await new Promise((r) => setTimeout(r, 50));
+      const port = Number(output.match(/starting up on localhost port (\d+)/)[1]);
+      assert.equal((await echoOnce(port, Buffer.from('npm start'))).toString(), 'npm start');
+      process.kill(-child.pid, 'SIGINT');
+      // npm itself ends by the signal (as on a terminal); the server's part is to close and exit.
+      const npmExit = await exited;
+      assert.ok(npmExit.code === 0 || npmExit.signal === 'SIGINT', JSON.stringify(npmExit));
+      for (let i = 0; i < 100 && !/SIGINT: closing the listener/.test(output); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(output, /SIGINT: closing the listener and [01] clients/);
+      const probe = sr.socket();
+      try {
+        assert.equal(probe.connect_ex(['127.0.0.1', port]), sr.errno.ECONNREFUSED, 'the listener is closed');
+      } finally {
+        probe.close();
+      }
+    } finally {
+      try {
+        process.kill(-child.pid, 'SIGKILL'); // only this test's own process group
+      } catch {
+        // already gone
+      }
+    }
   });
 });
