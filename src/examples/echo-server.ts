@@ -133,7 +133,7 @@ export function main(argv: string[]): number {
         // py: next_msg = message_queues[s].get_nowait(); sent = s.send(next_msg)
         // departs from Python: one flush() writes all that is queued, in one gather write, and
         // keeps in order whatever the kernel did not take (the reference re-queues by hand).
-        say('sending "%r" to %s', s.outbox.peek(), peers.get(s));
+        say('sending "%r" to %s', s.outbox, peers.get(s)); // the outbox is only peeked at when printed
         try {
           s.outbox.flush();
         } catch (err) {

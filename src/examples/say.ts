@@ -6,6 +6,7 @@ import { writeSync } from 'node:fs';
 
 import type { Address } from '../binding';
 import { select } from '../select';
+import { Outbox } from '../socket';
 
 /** Python's repr() of bytes: `b'hello\n'`. */
 export function pyBytes(data: Uint8Array): string {
@@ -33,6 +34,7 @@ export function pyAddress(address: Address | null): string {
 
 function pyRepr(value: unknown): string {
   if (value instanceof Uint8Array) return pyBytes(value);
+  if (value instanceof Outbox) return pyBytes(value.peek()); // copied only when printed
   if (typeof value === 'string') return `'${value}'`;
   if (Array.isArray(value)) return pyAddress(value as Address);
   return String(value);
