@@ -8,6 +8,8 @@ import { SocketError } from './errors';
 import * as blockingEchoServer from './examples/blocking-echo-server';
 import * as echoClient from './examples/echo-client';
 import * as echoServer from './examples/echo-server';
+import * as forkingEchoServer from './examples/forking-echo-server';
+import * as threadedEchoServer from './examples/threaded-echo-server';
 import { UsageError } from './examples/options';
 import { writeAll } from './examples/say';
 
@@ -19,6 +21,8 @@ const programs: Record<string, [Program, string]> = {
   'echo-server': [echoServer, 'the select() echo server [--quiet] [--trace]'],
   'echo-client': [echoClient, 'the echo client [message ...]'],
   'blocking-echo-server': [blockingEchoServer, 'one connection, blocking calls, then exit'],
+  'threaded-echo-server': [threadedEchoServer, 'blocking calls, a worker thread per connection'],
+  'forking-echo-server': [forkingEchoServer, 'blocking calls, a child process per connection'],
 };
 
 function usage(): string {
