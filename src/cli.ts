@@ -8,6 +8,10 @@ import { SocketError } from './errors';
 import * as blockingEchoServer from './examples/blocking-echo-server';
 import * as echoClient from './examples/echo-client';
 import * as echoServer from './examples/echo-server';
+import * as framingDemo from './examples/framing-demo';
+import * as byteorderDemo from './examples/byteorder-demo';
+import * as oobDemo from './examples/oob-demo';
+import * as shutdownDemo from './examples/shutdown-demo';
 import * as forkingEchoServer from './examples/forking-echo-server';
 import * as threadedEchoServer from './examples/threaded-echo-server';
 import { UsageError } from './examples/options';
@@ -23,6 +27,10 @@ const programs: Record<string, [Program, string]> = {
   'blocking-echo-server': [blockingEchoServer, 'one connection, blocking calls, then exit'],
   'threaded-echo-server': [threadedEchoServer, 'blocking calls, a worker thread per connection'],
   'forking-echo-server': [forkingEchoServer, 'blocking calls, a child process per connection'],
+  'framing-demo': [framingDemo, 'length-prefixed messages of 1 B to 1 MiB through tiny buffers'],
+  'shutdown-demo': [shutdownDemo, 'a request, shutdown(SHUT_WR), the server reads to EOF and answers'],
+  'byteorder-demo': [byteorderDemo, 'htons/htonl on the wire, the bytes in hex on both sides'],
+  'oob-demo': [oobDemo, 'urgent data (MSG_OOB) in select()\'s exceptional list'],
 };
 
 function usage(): string {
