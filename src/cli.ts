@@ -6,6 +6,7 @@
  */
 import { SocketError } from './errors';
 import * as blockingEchoServer from './examples/blocking-echo-server';
+import * as chatServer from './examples/chat-server';
 import * as echoClient from './examples/echo-client';
 import * as echoServer from './examples/echo-server';
 import * as framingDemo from './examples/framing-demo';
@@ -27,6 +28,7 @@ const programs: Record<string, [Program, string]> = {
   'blocking-echo-server': [blockingEchoServer, 'one connection, blocking calls, then exit'],
   'threaded-echo-server': [threadedEchoServer, 'blocking calls, a worker thread per connection'],
   'forking-echo-server': [forkingEchoServer, 'blocking calls, a child process per connection'],
+  'chat-server': [chatServer, 'every line a client sends goes to every other client [--quiet] [--max-queue BYTES]'],
   'framing-demo': [framingDemo, 'length-prefixed messages of 1 B to 1 MiB through tiny buffers'],
   'shutdown-demo': [shutdownDemo, 'a request, shutdown(SHUT_WR), the server reads to EOF and answers'],
   'byteorder-demo': [byteorderDemo, 'htons/htonl on the wire, the bytes in hex on both sides'],
