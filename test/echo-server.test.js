@@ -113,12 +113,13 @@ describe('echo-server, as a program', function () {
     const lines = server.lines();
     assert.equal(lines[0], `starting up on localhost port ${server.port}`);
     assert.ok(lines.includes('waiting for the next event'));
-    assert.ok(lines.includes(`readable=[listener 127.0.0.1:${server.port}] writable=[] exceptional=[]`));
+    assert.ok(lines.includes('  came back  readable=[listener]  writable=[]  exceptional=[]'), lines.join('\n'));
     const client = lines.find((l) => l.startsWith('new connection from')).match(/\d+\)$/)[0].slice(0, -1);
     assert.ok(lines.includes(`received "b'hello\\n'" from ('127.0.0.1', ${client})`), lines.join('\n'));
     assert.ok(lines.includes(`sending "b'hello\\n'" to ('127.0.0.1', ${client})`));
     assert.ok(lines.includes(`output queue for ('127.0.0.1', ${client}) is empty`));
-    assert.ok(lines.some((l) => l.endsWith(` writable=[127.0.0.1:${client}] exceptional=[]`)), 'the client in the writable list');
+    assert.ok(lines.some((l) => l.endsWith(`  writable=[127.0.0.1:${client}]  exceptional=[]`)), 'the client in the writable list');
+    assert.ok(lines.includes(`  going in   inputs=[listener, 127.0.0.1:${client}]  outputs=[127.0.0.1:${client}]`));
     assert.deepEqual(await server.stop('SIGINT'), { code: 0, signal: null });
   });
 

@@ -68,7 +68,7 @@ export function main(argv: string[]): number {
       say('waiting for the next event');
       // py: readable, writable, exceptional = select.select(inputs, outputs, inputs)
       const [readable, writable, exceptional] = select(inputs, outputs, inputs);
-      trace?.(readable, writable, exceptional);
+      trace?.(inputs, outputs, readable, writable, exceptional);
 
       // py: for s in readable:
       for (const s of readable) {
