@@ -60,7 +60,7 @@ describe('--trace', function () {
       fs.closeSync(fd);
     }
     const text = fs.readFileSync(file, 'utf8');
-    assert.doesNotMatch(text, /\x1b\[/, 'no colour in a file');
+    assert.ok(!text.includes('\x1b['), 'no colour in a file');
     const [block] = parseBlocks(text);
     const name = (s) => (s === server ? 'listener' : sr.formatAddress(peers.get(s)));
     assert.deepEqual(block.inputs, inputs.map(name));
@@ -99,7 +99,7 @@ describe('--trace', function () {
       if (previous === undefined) delete process.env.FORCE_COLOR;
       else process.env.FORCE_COLOR = previous;
     }
-    assert.match(fs.readFileSync(file, 'utf8'), /\x1b\[1mselect\(\) #1\x1b\[22m/);
+    assert.ok(fs.readFileSync(file, 'utf8').includes('\x1b[1mselect() #1\x1b[22m'), 'bold heading');
   });
 
   it('in the echo server, every block is consistent with the loop around it', async () => {
