@@ -4,14 +4,15 @@
  * outbound queue per client (the socket's native `outbox`). `// py:` names the Python a block
  * mirrors; `// departs from Python:` marks where this one is deliberately different.
  *
- *   select-reactor echo-server [--host localhost] [--port 10000] [--quiet] [--trace]
+ *   select-reactor echo-server [--host localhost] [--port 10000] [--quiet] [--trace] [--ui PORT]
  */
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, FD_SETSIZE } from '../constants';
 import { InterruptedError, SocketError } from '../errors';
 import { select } from '../select';
 import { socket, interrupt_on, type Address, type Socket } from '../socket';
-import { parseOptions } from './options';
+import { parseOptions, portOption } from './options';
 import { sayer, writeAll } from './say';
+import { LiveView } from './live-view';
 import { tracer } from './trace';
 
 function remove<T>(list: T[], item: T): void {
@@ -20,8 +21,9 @@ function remove<T>(list: T[], item: T): void {
 }
 
 export function main(argv: string[]): number {
-  const { host, port, values } = parseOptions(argv, { quiet: { type: 'boolean' }, trace: { type: 'boolean' } });
-  const say = sayer(2, values.quiet === true);
+  const { host, port, values } = parseOptions(argv, { quiet: { type: 'boolean' }, trace: { type: 'boolean' }, ui: { type: 'string' } });
+  const ui = values.ui === undefined ? null : new LiveView(host, portOption('--ui', values.ui));
+  const say = sayer(2, values.quiet === true, ui?.log);
 
   // py: server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
   const server = socket(AF_INET, SOCK_STREAM);
@@ -34,6 +36,7 @@ export function main(argv: string[]): number {
     server.bind([host, port]);
   } catch (err) {
     server.close();
+    ui?.close();
     if (!(err instanceof SocketError)) throw err;
     const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
     writeAll(2, `echo-server: cannot listen on ${host} port ${port}: ${why}\n`);
@@ -50,6 +53,9 @@ export function main(argv: string[]): number {
   const outputs: Socket[] = []; // py: outputs = []  (sockets we expect to write to)
   const peers = new Map<Socket, Address>(); // py: peers = {}  (getpeername() fails once the peer is gone)
   const trace = values.trace === true ? tracer(server, peers) : null;
+  // --ui: the live view's sockets ride along in this loop's select() (live-view.ts).
+  ui?.watch(server, peers);
+  if (ui) sayer(2)('live view on http://%s:%s/', host, ui.port);
 
   // py: def drop(s): forget a client everywhere and close it
   function drop(s: Socket): void {
@@ -67,7 +73,7 @@ export function main(argv: string[]): number {
     while (inputs.length > 0) {
       say('waiting for the next event');
       // py: readable, writable, exceptional = select.select(inputs, outputs, inputs)
-      const [readable, writable, exceptional] = select(inputs, outputs, inputs);
+      const [readable, writable, exceptional] = (ui?.select ?? select)(inputs, outputs, inputs);
       trace?.(inputs, outputs, readable, writable, exceptional);
 
       // py: for s in readable:
@@ -171,6 +177,7 @@ export function main(argv: string[]): number {
   } finally {
     server.close();
     for (const s of peers.keys()) s.close();
+    ui?.close();
   }
   return 0;
 }

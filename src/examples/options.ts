@@ -28,9 +28,14 @@ export function parseOptions(argv: string[], flags: Flags = {}, allowPositionals
     throw new UsageError((err as Error).message);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  const port = Number(values.port);
+  return { host: String(values.host), port: portOption('--port', values.port), values, positionals: parsed.positionals };
+}
+
+/** A port number given as `flag`'s value, or a UsageError that says what was expected. */
+export function portOption(flag: string, value: string | boolean | undefined): number {
+  const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`--port must be an integer in [0, 65535], got ${String(values.port)}`);
+    throw new UsageError(`${flag} must be an integer in [0, 65535], got ${String(value)}`);
   }
-  return { host: String(values.host), port, values, positionals: parsed.positionals };
+  return port;
 }

@@ -69,13 +69,15 @@ export type Say = (format: string, ...args: unknown[]) => void;
 
 /**
  * A `say()` as the Python programs have: `say('received "%r" from %s', data, address)`. Like
- * Python's logging, it formats lazily, so a quiet server pays nothing for its messages.
+ * Python's logging, it formats lazily, so a quiet server pays nothing for its messages. A `tap`
+ * (the live view's log) gets every line, quiet or not.
  */
-export function sayer(fd: number, quiet = false): Say {
-  if (quiet) return () => {};
+export function sayer(fd: number, quiet = false, tap?: (line: string) => void): Say {
+  if (quiet && !tap) return () => {};
   return (format, ...args) => {
     let i = 0;
     const line = format.replace(/%[rs]/g, (spec) => (spec === '%r' ? pyRepr(args[i++]) : pyStr(args[i++])));
-    writeAll(fd, line + '\n');
+    if (!quiet) writeAll(fd, line + '\n');
+    tap?.(line);
   };
 }
