@@ -53,7 +53,9 @@ describe('programs', function () {
   it('the command lists its programs and rejects unknown ones', () => {
     const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
     assert.equal(help.status, 0);
-    for (const name of ['echo-server', 'echo-client', 'blocking-echo-server']) assert.match(help.stdout, new RegExp(`\\n  ${name} `));
+    const names = ['echo-server', 'echo-client', 'blocking-echo-server', 'threaded-echo-server', 'forking-echo-server',
+      'chat-server', 'framing-demo', 'shutdown-demo', 'byteorder-demo', 'oob-demo'];
+    for (const name of names) assert.match(help.stdout, new RegExp(`\\n  ${name} `));
     const bad = spawnSync(process.execPath, [cli, 'no-such-program'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /unknown command 'no-such-program'/);

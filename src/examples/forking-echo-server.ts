@@ -87,6 +87,12 @@ export async function main(argv: string[]): Promise<number> {
       });
       children.add(proc);
       proc.on('exit', () => children.delete(proc));
+      // A child that could not be started (EAGAIN, ENOMEM) costs that one connection, which
+      // closes below; without this listener Node would end the server over it.
+      proc.on('error', (err) => {
+        children.delete(proc);
+        say('could not start a process for %s: %s', addr, err.message);
+      });
       // py: conn.close()  -- the parent's copy; the child has its own
       conn.close();
     }

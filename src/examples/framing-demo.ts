@@ -29,6 +29,7 @@ interface Receiver {
 // py: def receiver():  -- in its own thread, with blocking calls
 function receiver({ listenerFd }: Receiver): void {
   const server = new Socket(undefined, undefined, undefined, listenerFd);
+  server.settimeout(TIMEOUT); // if the sender never comes, this thread must not keep Node alive
   const [conn] = server.accept();
   server.close();
   try {

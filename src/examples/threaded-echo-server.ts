@@ -102,9 +102,19 @@ export function main(argv: string[]): number {
       const [conn, addr] = server.accept();
       const state = new SharedArrayBuffer(4);
       // py: threading.Thread(target=handle, args=(conn, addr)).start()
-      const fd = conn.detach(); // the thread owns the descriptor from now on
-      handed.add(fd, state);
-      new Worker(__filename, { workerData: { program: 'threaded-echo-server', fd, addr, state } satisfies Handover });
+      let worker: Worker;
+      try {
+        worker = new Worker(__filename, { workerData: { program: 'threaded-echo-server', fd: conn.fileno(), addr, state } satisfies Handover });
+      } catch (err) {
+        // No thread to be had (memory, limits): that one connection is closed, the server goes on.
+        say('could not start a thread for %s: %s', addr, (err as Error).message);
+        conn.close();
+        continue;
+      }
+      handed.add(conn.detach(), state); // the thread owns the descriptor from now on
+      // Heard only once the main thread is back in Node's event loop (after SIGINT): a bug in a
+      // thread ends that thread, not the server.
+      worker.on('error', (err) => say('thread for %s failed: %s', addr, err.message));
     }
   } catch (err) {
     // py: except KeyboardInterrupt:
