@@ -141,7 +141,8 @@ export class LiveView {
       act();
     } catch (err) {
       if (!(err instanceof SocketError)) throw err;
-      this.#drop(s);
+      // A failed accept() (a client that reset first, EMFILE) costs that client, not the view.
+      if (s !== this.#listener) this.#drop(s);
     }
   }
 
