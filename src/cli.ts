@@ -4,6 +4,7 @@
  *
  *   select-reactor <command> [--host localhost] [--port 10000] [options]
  */
+import * as bench from './bench';
 import { SocketError } from './errors';
 import * as blockingEchoServer from './examples/blocking-echo-server';
 import * as chatServer from './examples/chat-server';
@@ -33,6 +34,7 @@ const programs: Record<string, [Program, string]> = {
   'shutdown-demo': [shutdownDemo, 'a request, shutdown(SHUT_WR), the server reads to EOF and answers'],
   'byteorder-demo': [byteorderDemo, 'htons/htonl on the wire, the bytes in hex on both sides'],
   'oob-demo': [oobDemo, 'urgent data (MSG_OOB) in select()\'s exceptional list'],
+  bench: [bench, 'the benchmark against Node net (libuv) [--quick] [--help]'],
 };
 
 function usage(): string {

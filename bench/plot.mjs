@@ -1,0 +1,45 @@
+// The plot: pingpong throughput against connections, one line per contender, as a standalone SVG.
+// Observable Plot draws it (scales, log axis, ticks, grid, labels); linkedom is the DOM it draws
+// into, since Node has none. Both are devDependencies: from an install without them, the
+// benchmark still runs and says the plot was skipped.
+
+const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+
+/**
+ * SVG text of the chart, or null when the libraries are not installed.
+ * `series`: {contender label: [[conns, value], ...]}; `title` and `note` go on top.
+ */
+export async function plotSvg({ series, title, note, yLabel }) {
+  let Plot, parseHTML;
+  try {
+    Plot = await import('@observablehq/plot');
+    ({ parseHTML } = await import('linkedom'));
+  } catch {
+    return null;
+  }
+  const { document } = parseHTML('<!doctype html><html><body></body></html>');
+  const labels = Object.keys(series);
+  const data = labels.flatMap((label) => series[label].map(([conns, value]) => ({ label, conns, value })));
+  const connsSeen = [...new Set(data.map((d) => d.conns))].sort((a, b) => a - b);
+  const svg = Plot.plot({
+    document,
+    width: 760,
+    height: 440,
+    marginTop: 54,
+    marginLeft: 70,
+    marginRight: 130,
+    style: { background: 'white', color: '#222', fontSize: '12px', fontFamily: 'system-ui, sans-serif' },
+    x: { type: 'log', label: 'connections', ticks: connsSeen, tickFormat: (d) => d.toLocaleString('en-US') },
+    y: { label: yLabel, grid: true, zero: true, tickFormat: 's' },
+    color: { domain: labels, range: COLORS },
+    marks: [
+      Plot.line(data, { x: 'conns', y: 'value', stroke: 'label', strokeWidth: 2, marker: 'circle' }),
+      // Each line is named at its right end, so the chart needs no separate legend.
+      Plot.text(data, Plot.selectLast({ x: 'conns', y: 'value', z: 'label', text: 'label', fill: 'label', textAnchor: 'start', dx: 8, fontSize: 12 })),
+      Plot.text([title], { frameAnchor: 'top-left', dy: -42, textAnchor: 'start', fontSize: 15, fontWeight: 'bold' }),
+      Plot.text([note], { frameAnchor: 'top-left', dy: -24, textAnchor: 'start', fontSize: 11, fill: '#555' }),
+    ],
+  });
+  svg.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  return `${svg.outerHTML}\n`;
+}

@@ -1,0 +1,228 @@
+'use strict';
+// One run of the benchmark: start a contender's server (pinned to its CPU), wait until it accepts
+// connections, point the load generator at it (pinned to the other CPUs), read the result, stop
+// the server. Only processes started here are ever signalled.
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+
+const HOST = '127.0.0.1';
+
+// Every process started here and still running, so that an interrupted benchmark can stop them.
+const live = new Set();
+
+function track(child) {
+  live.add(child);
+  child.on('exit', () => live.delete(child));
+  return child;
+}
+
+/** Kills the servers and load generators this harness started and that are still running. */
+function killLive() {
+  for (const child of live) child.kill('SIGKILL');
+  live.clear();
+}
+
+/**
+ * Which CPUs the server and the load generator get. With taskset and two or more CPUs, the
+ * server is pinned to the first and the load generator to the rest, so neither steals the
+ * other's core; otherwise both float and the output says so.
+ */
+function planCpus() {
+  const cpus = os.availableParallelism();
+  const taskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  if (!taskset || cpus < 2) {
+    return { pinned: false, why: taskset ? 'one CPU only' : 'taskset not found', server: null, loadgen: null, threads: 1 };
+  }
+  const loadgen = cpus === 2 ? '1' : `1-${cpus - 1}`;
+  return { pinned: true, server: '0', loadgen, threads: Math.min(4, cpus - 1) };
+}
+
+function pinned(cpuList, file, args) {
+  return cpuList === null ? [file, args] : ['taskset', ['-c', cpuList, file, ...args]];
+}
+
+/** A port nobody listens on right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on('error', reject);
+    probe.listen(0, HOST, () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, HOST);
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts a server and resolves once it accepts connections: every contender is judged ready the
+ * same way, by connecting, since not all of them say anything when they are quiet.
+ */
+async function startServer(contender, programs, cpus, { timeout = 15000 } = {}) {
+  const port = await freePort();
+  const [file, args] = pinned(cpus.server, ...contender.command(port, programs));
+  const child = track(spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
+  const server = { child, port, stderr: '', exit: null };
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text) => {
+    server.stderr = (server.stderr + text).slice(-4000);
+  });
+  server.exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      server.exit = { code, signal };
+      resolve(server.exit);
+    });
+    child.on('error', (err) => {
+      server.exit = { code: null, signal: null, error: err.message };
+      resolve(server.exit);
+    });
+  });
+  const deadline = Date.now() + timeout;
+  while (!(await canConnect(port))) {
+    if (server.exit) throw new Error(`${contender.name} exited before it listened (${describeExit(server.exit)}):\n${server.stderr}`);
+    if (Date.now() > deadline) {
+      await stopServer(server);
+      throw new Error(`${contender.name} did not listen on port ${port} within ${timeout / 1000} s:\n${server.stderr}`);
+    }
+    await sleep(20);
+  }
+  return server;
+}
+
+function describeExit({ code, signal, error }) {
+  return error ?? (signal ? `signal ${signal}` : `exit ${code}`);
+}
+
+/** SIGTERM, then SIGKILL if it has not gone within `grace` ms. Resolves with how it exited. */
+async function stopServer(server, { grace = 5000 } = {}) {
+  if (!server.exit) server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.exit || server.child.kill('SIGKILL'), grace);
+  const exit = await server.exited;
+  clearTimeout(timer);
+  return exit;
+}
+
+/** The server's resident set, in KiB, from /proc (Linux). */
+function rssKiB(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = status.match(/^VmRSS:\s+(\d+) kB/m);
+  if (!m) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]);
+}
+
+/**
+ * Runs the load generator and resolves with its JSON result. `onLine` sees every line it prints
+ * before the result (idle mode's "ready"); stdin stays open until `release()` is called.
+ */
+function loadgen(programs, cpus, options, { onLine, keepStdin = false } = {}) {
+  const args = Object.entries(options).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const [file, argv] = pinned(cpus.loadgen, programs.loadgen, args);
+  const child = track(spawn(file, argv, { stdio: [keepStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] }));
+  let stdout = '';
+  let stderr = '';
+  let seen = 0;
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (text) => {
+    stdout += text;
+    const lines = stdout.split('\n');
+    for (; seen < lines.length - 1; seen++) onLine?.(lines[seen]);
+  });
+  child.stderr.on('data', (text) => {
+    stderr += text;
+  });
+  const done = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const lines = stdout.trim().split('\n');
+      if (code !== 0) {
+        reject(new Error(`load generator (${describeExit({ code, signal })}): ${stderr.trim() || 'no message'}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(lines[lines.length - 1]));
+      } catch {
+        reject(new Error(`load generator printed no result: ${stdout}${stderr}`));
+      }
+    });
+  });
+  return { done, release: () => child.stdin?.end(), kill: () => child.kill('SIGKILL') };
+}
+
+function loadOptions(cell, port, settings, cpus) {
+  const options = { port, host: HOST, mode: cell.kind, conns: cell.conns, size: cell.size };
+  if (cell.kind !== 'idle') {
+    Object.assign(options, { threads: Math.min(cpus.threads, cell.conns), warmup: settings.warmup, duration: settings.duration });
+  }
+  if (cell.window) options.window = cell.window;
+  return options;
+}
+
+/**
+ * RSS per idle connection: the server's RSS once a few connections have come and gone (so code
+ * paths are warm and the baseline is not the bare process), then with `conns` connections open
+ * and idle, each having made one verified round trip; the difference over `conns`.
+ */
+async function measureIdle(cell, server, programs, cpus, settings) {
+  await loadgen(programs, cpus, { port: server.port, host: HOST, mode: 'pingpong', conns: 10, size: 64, warmup: 0, duration: 0.2 }).done;
+  await sleep(300);
+  const before = rssKiB(server.child.pid);
+  let ready;
+  const readyLine = new Promise((resolve) => {
+    ready = resolve;
+  });
+  const run = loadgen(programs, cpus, loadOptions(cell, server.port, settings, cpus), {
+    keepStdin: true,
+    onLine: (line) => line.includes('"ready"') && ready(),
+  });
+  let after;
+  try {
+    await Promise.race([readyLine, run.done]);
+    await sleep(settings.settle);
+    after = rssKiB(server.child.pid);
+  } finally {
+    run.release();
+  }
+  const result = await run.done; // the second round trip on every connection: none was dropped
+  return { ...result, rss_before_kib: before, rss_after_kib: after, value: (after - before) / cell.conns };
+}
+
+/** One run: this contender, this cell. Resolves with the load generator's result and `value`. */
+async function runOne(cell, contender, programs, cpus, settings) {
+  const server = await startServer(contender, programs, cpus);
+  let result;
+  try {
+    if (cell.kind === 'idle') {
+      result = await measureIdle(cell, server, programs, cpus, settings);
+    } else {
+      result = await loadgen(programs, cpus, loadOptions(cell, server.port, settings, cpus)).done;
+      result.value = cell.kind === 'pingpong' ? result.rps : result.mbps;
+    }
+    if (server.exit) throw new Error(`${contender.name} exited during the run (${describeExit(server.exit)}):\n${server.stderr}`);
+  } finally {
+    await stopServer(server);
+  }
+  // A server that crashed when asked to stop has not earned its figure either. (Python's
+  // reference has no SIGTERM handler, so being ended by SIGTERM counts as stopping.)
+  const { code, signal } = server.exit;
+  if (code !== 0 && signal !== 'SIGTERM') {
+    throw new Error(`${contender.name} exited with ${describeExit(server.exit)} when stopped:\n${server.stderr}`);
+  }
+  return result;
+}
+
+module.exports = { planCpus, runOne, startServer, stopServer, loadgen, rssKiB, killLive, HOST };
