@@ -29,14 +29,14 @@ function markdownTable(header, rows) {
  */
 function table(results, contenders, { baseline, ceiling }) {
   const label = Object.fromEntries(contenders.map((c) => [c.name, c.label]));
-  const header = ['cell', 'contender', 'median', 'min–max', 'p50 / p99 µs', `× ${label[baseline]}`, `× ${label[ceiling]}`];
+  const header = ['cell', 'contender', 'median', 'min–max', 'p50 / p99 µs', 'server CPU µs/op', `× ${label[baseline]}`, `× ${label[ceiling]}`];
   const rows = [];
   for (const cell of results.cells) {
     const s = cell.summaries;
     for (const name of Object.keys(s)) {
       const m = s[name];
       if (!m) {
-        rows.push([`${cell.name} (${cell.short})`, label[name] ?? name, 'failed', '', '', '', '']);
+        rows.push([`${cell.name} (${cell.short})`, label[name] ?? name, 'failed', '', '', '', '', '']);
         continue;
       }
       rows.push([
@@ -45,6 +45,7 @@ function table(results, contenders, { baseline, ceiling }) {
         formatValue(m.median, cell.kind),
         `${formatValue(m.min, cell.kind)}–${formatValue(m.max, cell.kind)}`,
         m.p50_us === undefined ? '' : `${Math.round(m.p50_us)} / ${Math.round(m.p99_us)}`,
+        m.cpu_us_per_op === undefined ? '' : m.cpu_us_per_op.toFixed(cell.kind === 'pingpong' ? 1 : 0),
         name === baseline ? '1.00×' : formatRatio(ratio(m, s[baseline], cell.higherWins)),
         name === ceiling ? '1.00×' : formatRatio(ratio(m, s[ceiling], cell.higherWins)),
       ]);

@@ -27,7 +27,7 @@ const usage = `usage: npm run bench -- [options]      (or: select-reactor bench 
   --rounds N         rounds per cell, contenders alternating in each (default 3)
   --duration SEC     measured seconds per run (default 2), after --warmup SEC (default 0.5)
   --only a,b         only these contenders (${allContenders.map((c) => c.name).join(', ')})
-  --cells a,b        only cells whose id contains one of these (e.g. pingpong-64, stream, idle)
+  --cells a,b        only these cells, by id or its start (pingpong-64-10, pingpong-64, stream, idle)
   --out DIR          where the JSON and the SVG go (default bench/results)
 `;
 
@@ -123,7 +123,7 @@ async function main(argv) {
   const cpus = planCpus();
   const contenders = chooseContenders(settings, say);
   let cells = settings.quick ? matrix.quick : matrix.full;
-  if (settings.cells) cells = cells.filter((cell) => settings.cells.some((part) => cell.id.includes(part)));
+  if (settings.cells) cells = cells.filter((cell) => settings.cells.some((part) => cell.id === part || cell.id.startsWith(`${part}-`)));
   const runs = plan(cells, contenders, settings.rounds);
   if (runs.length === 0) throw new Error('nothing to run: no cell and contender match the options');
 
@@ -191,8 +191,9 @@ async function main(argv) {
 }
 
 function describe(cell, result) {
-  if (cell.kind === 'pingpong') return `${Math.round(result.rps).toLocaleString('en-US')} rt/s, p50 ${Math.round(result.p50_us)} µs`;
-  if (cell.kind === 'stream') return `${result.mbps.toFixed(1)} MB/s`;
+  const cpu = `server CPU ${result.cpu_us_per_op?.toFixed(1)} µs/${cell.kind === 'pingpong' ? 'round trip' : 'MB'}`;
+  if (cell.kind === 'pingpong') return `${Math.round(result.rps).toLocaleString('en-US')} rt/s, p50 ${Math.round(result.p50_us)} µs, ${cpu}`;
+  if (cell.kind === 'stream') return `${result.mbps.toFixed(1)} MB/s, ${cpu}`;
   return `${result.value.toFixed(2)} KiB/conn (RSS ${result.rss_before_kib} → ${result.rss_after_kib} KiB)`;
 }
 

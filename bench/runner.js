@@ -125,6 +125,17 @@ function rssKiB(pid) {
 }
 
 /**
+ * CPU seconds the process has used, user and system, all threads (/proc, in USER_HZ ticks, which
+ * Linux fixes at 100 per second for this interface).
+ */
+function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
  * Runs the load generator and resolves with its JSON result. `onLine` sees every line it prints
  * before the result (idle mode's "ready"); stdin stays open until `release()` is called.
  */
@@ -209,8 +220,15 @@ async function runOne(cell, contender, programs, cpus, settings) {
     if (cell.kind === 'idle') {
       result = await measureIdle(cell, server, programs, cpus, settings);
     } else {
+      const cpu0 = cpuSeconds(server.child.pid);
       result = await loadgen(programs, cpus, loadOptions(cell, server.port, settings, cpus)).done;
       result.value = cell.kind === 'pingpong' ? result.rps : result.mbps;
+      // The server's CPU time per round trip (or per MB) over the whole load, warm-up included:
+      // a figure that another process's load on the machine disturbs far less than throughput.
+      const cpu = cpuSeconds(server.child.pid) - cpu0;
+      const ops = cell.kind === 'pingpong' ? result.verified_bytes / cell.size : result.verified_bytes / 1e6;
+      result.server_cpu_s = cpu;
+      result.cpu_us_per_op = ops > 0 ? (cpu * 1e6) / ops : null;
     }
     if (server.exit) throw new Error(`${contender.name} exited during the run (${describeExit(server.exit)}):\n${server.stderr}`);
   } finally {
@@ -225,4 +243,4 @@ async function runOne(cell, contender, programs, cpus, settings) {
   return result;
 }
 
-module.exports = { planCpus, runOne, startServer, stopServer, loadgen, rssKiB, killLive, HOST };
+module.exports = { planCpus, runOne, startServer, stopServer, loadgen, rssKiB, cpuSeconds, killLive, HOST };

@@ -17,6 +17,7 @@ function summarize(samples) {
     summary.p50_us = median(samples.map((s) => s.p50_us));
     summary.p99_us = median(samples.map((s) => s.p99_us));
   }
+  if (samples.every((s) => typeof s.cpu_us_per_op === 'number')) summary.cpu_us_per_op = median(samples.map((s) => s.cpu_us_per_op));
   return summary;
 }
 

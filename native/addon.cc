@@ -202,6 +202,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function handle = Handle::Define(env);
   Data(env)->handle_ctor = Napi::Persistent(handle);
   exports.Set("Handle", handle);
+  Handle::InitById(env, exports);
   exports.Set("setup", Napi::Function::New(env, JS_setup, "setup"));
   exports.Set("socketpair", Napi::Function::New(env, JS_socketpair, "socketpair"));
   ExportConstants(env, exports);

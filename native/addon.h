@@ -15,13 +15,44 @@
 
 namespace sr {
 
+class Handle;
+
+// Handles by number, so that the calls a loop makes for every socket on every turn (recv,
+// outbox.put, outbox.flush) reach their Handle without napi_unwrap, whose private-property lookup
+// costs more than the rest of such a call. An id is a slot and a generation: a slot is reused only
+// under a new generation, so an id that outlives its Handle finds nothing, never another Handle.
+class HandleTable {
+ public:
+  static constexpr uint32_t kSlotBits = 20;  // a million sockets per thread
+  static constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
+
+  uint32_t Add(Handle* h);  // the new id; throws std::length_error when every slot is taken
+  void Remove(uint32_t id);
+  Handle* Find(uint32_t id) const {
+    uint32_t slot = id & kSlotMask;
+    if (slot >= slots_.size() || slots_[slot].gen != id >> kSlotBits) return nullptr;
+    return slots_[slot].handle;
+  }
+
+ private:
+  struct Slot {
+    Handle* handle;
+    uint32_t gen;
+  };
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+};
+
 // Per-environment state (main thread and each worker_thread get their own), kept with
 // Env::SetInstanceData instead of globals so that the addon is context-aware.
 struct AddonData {
   Napi::FunctionReference error_factory;  // JS (code, errno, syscall, message) => SocketError
   Napi::FunctionReference handle_ctor;    // the Handle class, to wrap accepted descriptors
   bool interruptible = false;             // main thread: blocking calls end on caught signals
-  std::unique_ptr<char[]> scratch;        // recv() reads here before copying out the bytes read
+  std::unique_ptr<char[]> scratch;        // recvfrom() reads here before copying out the bytes read
+  // Every live Handle of this environment, by id. Shared with each Handle, whose destructor
+  // removes itself, so that the table outlives them whatever order teardown takes.
+  std::shared_ptr<HandleTable> handles = std::make_shared<HandleTable>();
 };
 
 AddonData* Data(Napi::Env env);
@@ -48,6 +79,9 @@ struct Bytes {
   std::string storage;
 };
 void ArgBytes(const Napi::Value& v, const char* name, Bytes* out);
+// The bytes of a TypedArray or DataView (the view's own, its byte offset applied), in one N-API
+// call; false when `v` is neither.
+bool ViewBytes(const Napi::Value& v, char** data, size_t* len);
 
 // ---- address.cc ---------------------------------------------------------------------------------
 // Python's address forms: [host, port] (AF_INET), [host, port, flowinfo, scope_id] (AF_INET6),
@@ -80,6 +114,9 @@ class Handle : public Napi::ObjectWrap<Handle> {
 
   // Wraps a descriptor this addon just obtained (accept, socketpair); closes it if wrapping fails.
   static Napi::Object Wrap(Napi::Env env, int fd, int family, int type, int proto);
+  // The calls made for every socket on every turn of a loop, exported as module functions that
+  // take the Handle's id first (HandleTable): recv, outboxPut, outboxFlush, outboxPending, outboxPeek.
+  static void InitById(Napi::Env env, Napi::Object exports);
 
  private:
   // Lifecycle and options (socket.cc).
@@ -101,8 +138,13 @@ class Handle : public Napi::ObjectWrap<Handle> {
   Napi::Value JS_getsockname(const Napi::CallbackInfo& info);
   Napi::Value JS_getpeername(const Napi::CallbackInfo& info);
   Napi::Value JS_dup(const Napi::CallbackInfo& info);
+  Napi::Value JS_id(const Napi::CallbackInfo& info);
 
-  // Data transfer (io.cc).
+  // Called by id (InitById): info[0] is the id, and their own arguments start at info[1].
+  template <Napi::Value (Handle::*Method)(const Napi::CallbackInfo&)>
+  static Napi::Value ById(const Napi::CallbackInfo& info);
+
+  // Data transfer (io.cc). recv is called by id.
   Napi::Value JS_send(const Napi::CallbackInfo& info);
   Napi::Value JS_sendall(const Napi::CallbackInfo& info);
   Napi::Value JS_sendto(const Napi::CallbackInfo& info);
@@ -111,7 +153,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
   Napi::Value JS_recvfrom(const Napi::CallbackInfo& info);
   Napi::Value JS_shutdown(const Napi::CallbackInfo& info);
 
-  // The outbound queue (outbox.cc).
+  // The outbound queue (outbox.cc). All but clear are called by id.
   Napi::Value JS_outboxPut(const Napi::CallbackInfo& info);
   Napi::Value JS_outboxFlush(const Napi::CallbackInfo& info);
   Napi::Value JS_outboxPending(const Napi::CallbackInfo& info);
@@ -143,6 +185,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
   void OutboxAdvance(size_t n);
 
   Napi::Env env_;
+  std::shared_ptr<HandleTable> table_;  // set once the Handle has its id_
+  uint32_t id_ = 0;
   int fd_ = -1;
   int family_ = 0;
   int type_ = 0;

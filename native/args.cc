@@ -33,6 +33,28 @@ std::string Describe(const Napi::Value& v) {
   }
 }
 
+size_t ElementSize(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array:
+      return 1;
+    case napi_int16_array:
+    case napi_uint16_array:
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array:
+      return 8;
+    default:  // a type newer than this code: not guessed, since a wrong size would overrun
+      return 0;
+  }
+}
+
 }  // namespace
 
 int64_t ArgInt(const Napi::Value& v, const char* name, int64_t min, int64_t max) {
@@ -58,6 +80,25 @@ std::string ArgString(const Napi::Value& v, const char* name) {
   return v.As<Napi::String>().Utf8Value();
 }
 
+bool ViewBytes(const Napi::Value& v, char** data, size_t* len) {
+  napi_env env = v.Env();
+  void* start = nullptr;
+  if (v.IsTypedArray()) {
+    napi_typedarray_type type;
+    size_t length;
+    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &length, &start, nullptr, nullptr), false);
+    size_t size = ElementSize(type);
+    if (size == 0) throw Napi::TypeError::New(env, "Expected a TypedArray of a known element type");
+    *len = length * size;
+  } else if (v.IsDataView()) {
+    NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, len, &start, nullptr, nullptr), false);
+  } else {
+    return false;
+  }
+  *data = static_cast<char*>(start);
+  return true;
+}
+
 void ArgBytes(const Napi::Value& v, const char* name, Bytes* out) {
   if (v.IsString()) {
     out->storage = v.As<Napi::String>().Utf8Value();
@@ -65,21 +106,9 @@ void ArgBytes(const Napi::Value& v, const char* name, Bytes* out) {
     out->len = out->storage.size();
     return;
   }
-  if (v.IsTypedArray() || v.IsDataView()) {
-    // Both are views: ask N-API for the view's own bytes, not the whole backing store.
-    void* data = nullptr;
-    size_t len = 0;
-    if (v.IsTypedArray()) {
-      Napi::TypedArray ta = v.As<Napi::TypedArray>();
-      len = ta.ByteLength();
-      data = static_cast<char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    } else {
-      Napi::DataView dv = v.As<Napi::DataView>();
-      len = dv.ByteLength();
-      data = static_cast<char*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
-    }
-    out->data = static_cast<const char*>(data);
-    out->len = len;
+  char* data;
+  if (ViewBytes(v, &data, &out->len)) {
+    out->data = data;
     return;
   }
   if (v.IsArrayBuffer()) {

@@ -18,13 +18,14 @@ int DontWait(bool dontwait) {
   return dontwait ? MSG_DONTWAIT : 0;
 }
 
-// recv() reads into this environment's scratch buffer when it is big enough, so the only
-// allocation per call is the Buffer of the bytes actually read.
+// recvfrom() reads into this environment's scratch buffer when it is big enough, so the only
+// allocation per call is the Buffer of the bytes actually read. (recv() reads into the pool the
+// TypeScript layer passes it.)
 char* Scratch(Napi::Env env, size_t want, std::unique_ptr<char[]>* big) {
   if (want > kScratchSize) {
     // The caller chose the size: running out of memory is its error to handle, not an abort.
     big->reset(new (std::nothrow) char[want]);
-    if (!*big) ThrowSys(env, "recv", ENOMEM, std::to_string(want) + " bytes");
+    if (!*big) ThrowSys(env, "recvfrom", ENOMEM, std::to_string(want) + " bytes");
     return big->get();
   }
   AddonData* data = Data(env);
@@ -34,19 +35,10 @@ char* Scratch(Napi::Env env, size_t want, std::unique_ptr<char[]>* big) {
   return data->scratch.get();
 }
 
-// A writable view of a TypedArray or DataView passed to recv_into().
+// A writable view: recv_into's buffer, recv's pool.
 void WritableView(const Napi::Value& v, char** data, size_t* len) {
-  if (v.IsTypedArray()) {
-    Napi::TypedArray ta = v.As<Napi::TypedArray>();
-    *data = static_cast<char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    *len = ta.ByteLength();
-  } else if (v.IsDataView()) {
-    Napi::DataView dv = v.As<Napi::DataView>();
-    *data = static_cast<char*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
-    *len = dv.ByteLength();
-  } else {
+  if (!ViewBytes(v, data, len))
     throw Napi::TypeError::New(v.Env(), "Expected buffer to be a Uint8Array (or another ArrayBufferView)");
-  }
 }
 
 int ArgFlags(const Napi::CallbackInfo& info, size_t i) {
@@ -116,19 +108,26 @@ Napi::Value Handle::JS_sendto(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// recv(bufsize, flags) -> Buffer; an empty Buffer means the peer has closed its side.
+// recv(id, bufsize, flags, into, offset) -> count: up to `bufsize` bytes into `into` at `offset`.
+// The TypeScript recv() passes its shared pool (src/pool.ts) and returns a view of what was read,
+// so a read allocates nothing here; a count of 0 means the peer has closed its side.
 Napi::Value Handle::JS_recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  size_t bufsize = static_cast<size_t>(ArgInt(info[0], "bufsize", 0, kMaxBufsize));
-  int flags = ArgFlags(info, 1);
+  size_t bufsize = static_cast<size_t>(ArgInt(info[1], "bufsize", 0, kMaxBufsize));
+  int flags = ArgFlags(info, 2);
+  char* data;
+  size_t len;
+  WritableView(info[3], &data, &len);
+  size_t offset = static_cast<size_t>(ArgInt(info[4], "offset", 0, kMaxBufsize));
   int fd = Fd(env, "recv");
-  std::unique_ptr<char[]> big;
-  char* buf = Scratch(env, bufsize, &big);
+  if (offset > len || len - offset < bufsize)
+    throw Napi::RangeError::New(env, "Expected room for bufsize bytes at offset in the pool");
+  char* buf = data + offset;
   ssize_t n = Call(
       env, "recv", ReadEvents(flags), [&](bool dw) { return sr_recv(fd, buf, bufsize, flags | DontWait(dw)); },
       Deadline());
   if (n < 0) ThrowSys(env, "recv", static_cast<int>(-n));
-  return Napi::Buffer<char>::Copy(env, buf, static_cast<size_t>(n));
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
 // recv_into(buffer, nbytes = 0, flags = 0) -> count: reads straight into the caller's memory.

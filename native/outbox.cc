@@ -20,19 +20,23 @@ constexpr int kMaxIov = 64;
 
 }  // namespace
 
+// By id (Handle::InitById): put, flush, pending and peek take the Handle's id first.
+
+// put(id, data) -> bytes queued after it (the TypeScript Outbox keeps that count, so that pending and
+// empty() need no call).
 Napi::Value Handle::JS_outboxPut(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Bytes b;
-  ArgBytes(info[0], "data", &b);
+  ArgBytes(info[1], "data", &b);
   Fd(env, "outbox.put");
-  if (b.len == 0) return env.Undefined();
+  if (b.len == 0) return Napi::Number::New(env, static_cast<double>(pending_));
   if (head_ < queue_.size()) {
     Chunk& tail = queue_.back();
     if (tail.cap - tail.len >= b.len) {
       memcpy(tail.data.get() + tail.len, b.data, b.len);
       tail.len += b.len;
       pending_ += b.len;
-      return env.Undefined();
+      return Napi::Number::New(env, static_cast<double>(pending_));
     }
   }
   Chunk c;
@@ -43,7 +47,7 @@ Napi::Value Handle::JS_outboxPut(const Napi::CallbackInfo& info) {
   c.len = b.len;
   queue_.push_back(std::move(c));
   pending_ += b.len;
-  return env.Undefined();
+  return Napi::Number::New(env, static_cast<double>(pending_));
 }
 
 void Handle::OutboxAdvance(size_t n) {
@@ -69,11 +73,11 @@ void Handle::OutboxAdvance(size_t n) {
   }
 }
 
-// flush() -> bytes written. Never waits: a non-blocking socket that would block writes 0.
+// flush(id) -> bytes still queued. Never waits: a non-blocking socket that would block writes
+// nothing. (The TypeScript flush() returns what was written: its count before, less this.)
 Napi::Value Handle::JS_outboxFlush(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "outbox.flush");
-  size_t total = 0;
   while (pending_ > 0) {
     iovec iov[kMaxIov];
     int n = 0;
@@ -90,10 +94,9 @@ Napi::Value Handle::JS_outboxFlush(const Napi::CallbackInfo& info) {
       ThrowSys(env, "sendmsg", static_cast<int>(-r));
     }
     OutboxAdvance(static_cast<size_t>(r));
-    total += static_cast<size_t>(r);
     if (static_cast<size_t>(r) < want) break;  // the kernel took what it could for now
   }
-  return Napi::Number::New(env, static_cast<double>(total));
+  return Napi::Number::New(env, static_cast<double>(pending_));
 }
 
 Napi::Value Handle::JS_outboxPending(const Napi::CallbackInfo& info) {
@@ -106,20 +109,26 @@ Napi::Value Handle::JS_outboxClear(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// peek(max = pending) -> a copy of the first bytes queued, for logs and tests.
+// peek(id, max, into, offset) -> count: copies the first min(max, pending) queued bytes into `into`
+// at `offset` (the TypeScript peek() passes its pool and returns a view), for logs and tests.
 Napi::Value Handle::JS_outboxPeek(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  size_t max = static_cast<size_t>(ArgIntOr(info, 0, "max", 0, INT32_MAX, static_cast<int64_t>(pending_)));
+  size_t max = static_cast<size_t>(ArgIntOr(info, 1, "max", 0, INT32_MAX, static_cast<int64_t>(pending_)));
+  char* data;
+  size_t len;
+  if (!ViewBytes(info[2], &data, &len)) throw Napi::TypeError::New(env, "Expected into to be a Uint8Array");
+  size_t offset = static_cast<size_t>(ArgInt(info[3], "offset", 0, INT32_MAX));
   size_t n = std::min(max, pending_);
-  Napi::Buffer<char> out = Napi::Buffer<char>::New(env, n);
+  if (offset > len || len - offset < n) throw Napi::RangeError::New(env, "Expected room for the bytes at offset");
+  char* out = data + offset;
   size_t off = 0;
   for (size_t i = head_; i < queue_.size() && off < n; i++) {
     size_t from = i == head_ ? head_off_ : 0;
     size_t take = std::min(queue_[i].len - from, n - off);
-    memcpy(out.Data() + off, queue_[i].data.get() + from, take);
+    memcpy(out + off, queue_[i].data.get() + from, take);
     off += take;
   }
-  return out;
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
 }  // namespace sr

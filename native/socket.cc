@@ -6,10 +6,33 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <stdexcept>
 
 #include "call.h"
 
 namespace sr {
+
+uint32_t HandleTable::Add(Handle* h) {
+  uint32_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    if (slots_.size() > kSlotMask) throw std::length_error("every handle slot is taken");
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.push_back({nullptr, 0});
+  }
+  slots_[slot].handle = h;
+  return slots_[slot].gen << kSlotBits | slot;
+}
+
+void HandleTable::Remove(uint32_t id) {
+  uint32_t slot = id & kSlotMask;
+  if (slot >= slots_.size() || slots_[slot].gen != id >> kSlotBits) return;
+  slots_[slot].handle = nullptr;
+  slots_[slot].gen = (slots_[slot].gen + 1) & (0xffffffffu >> kSlotBits);  // the old id finds nothing now
+  free_.push_back(slot);
+}
 
 Napi::Function Handle::Define(Napi::Env env) {
   return DefineClass(env, "Handle",
@@ -32,18 +55,14 @@ Napi::Function Handle::Define(Napi::Env env) {
                          InstanceMethod<&Handle::JS_getsockname>("getsockname"),
                          InstanceMethod<&Handle::JS_getpeername>("getpeername"),
                          InstanceMethod<&Handle::JS_dup>("dup"),
+                         InstanceMethod<&Handle::JS_id>("id"),
                          InstanceMethod<&Handle::JS_send>("send"),
                          InstanceMethod<&Handle::JS_sendall>("sendall"),
                          InstanceMethod<&Handle::JS_sendto>("sendto"),
-                         InstanceMethod<&Handle::JS_recv>("recv"),
                          InstanceMethod<&Handle::JS_recv_into>("recv_into"),
                          InstanceMethod<&Handle::JS_recvfrom>("recvfrom"),
                          InstanceMethod<&Handle::JS_shutdown>("shutdown"),
-                         InstanceMethod<&Handle::JS_outboxPut>("outboxPut"),
-                         InstanceMethod<&Handle::JS_outboxFlush>("outboxFlush"),
-                         InstanceMethod<&Handle::JS_outboxPending>("outboxPending"),
                          InstanceMethod<&Handle::JS_outboxClear>("outboxClear"),
-                         InstanceMethod<&Handle::JS_outboxPeek>("outboxPeek"),
                      });
 }
 
@@ -85,6 +104,15 @@ Handle::Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info),
 #ifdef SOCK_NONBLOCK
   type_ &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);  // Python reports the plain type
 #endif
+  std::shared_ptr<HandleTable> table = Data(env)->handles;
+  try {
+    id_ = table->Add(this);
+  } catch (const std::length_error&) {
+    if (fileno < 0) sr_close(fd_);  // created above; an adopted descriptor stays the caller's
+    fd_ = -1;
+    throw Napi::RangeError::New(env, "Expected fewer than 2^20 sockets open in one thread");
+  }
+  table_ = std::move(table);
   // Closes the descriptor if the environment (a worker, or Node itself) ends while it is open.
   napi_add_env_cleanup_hook(env, CleanupHook, this);
   cleanup_hook_ = true;
@@ -92,6 +120,30 @@ Handle::Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info),
 
 Handle::~Handle() {
   CloseFd();
+  if (table_) table_->Remove(id_);
+}
+
+template <Napi::Value (Handle::*Method)(const Napi::CallbackInfo&)>
+Napi::Value Handle::ById(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "Expected a handle id");
+  const HandleTable* table = static_cast<const HandleTable*>(info.Data());
+  Handle* h = table->Find(info[0].As<Napi::Number>().Uint32Value());
+  if (!h) ThrowSys(env, "handle", EBADF, "the socket is gone");
+  return (h->*Method)(info);
+}
+
+void Handle::InitById(Napi::Env env, Napi::Object exports) {
+  void* table = Data(env)->handles.get();  // lives as long as the environment's data
+  exports.Set("recv", Napi::Function::New(env, ById<&Handle::JS_recv>, "recv", table));
+  exports.Set("outboxPut", Napi::Function::New(env, ById<&Handle::JS_outboxPut>, "outboxPut", table));
+  exports.Set("outboxFlush", Napi::Function::New(env, ById<&Handle::JS_outboxFlush>, "outboxFlush", table));
+  exports.Set("outboxPending", Napi::Function::New(env, ById<&Handle::JS_outboxPending>, "outboxPending", table));
+  exports.Set("outboxPeek", Napi::Function::New(env, ById<&Handle::JS_outboxPeek>, "outboxPeek", table));
+}
+
+Napi::Value Handle::JS_id(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), id_);
 }
 
 Napi::Object Handle::Wrap(Napi::Env env, int fd, int family, int type, int proto) {

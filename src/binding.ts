@@ -33,18 +33,15 @@ export interface NativeHandle {
   getsockname(): Address;
   getpeername(): Address;
   dup(): NativeHandle;
+  /** The number the by-id functions of {@link Binding} take (native HandleTable). */
+  id(): number;
   send(data: Data, flags?: number): number;
   sendall(data: Data, flags?: number): void;
   sendto(data: Data, flagsOrAddress: number | Address, address?: Address): number;
-  recv(bufsize: number, flags?: number): Buffer;
   recv_into(buffer: ArrayBufferView, nbytes?: number, flags?: number): number;
   recvfrom(bufsize: number, flags?: number): [Buffer, Address | null];
   shutdown(how: number): void;
-  outboxPut(data: Data): void;
-  outboxFlush(): number;
-  outboxPending(): number;
   outboxClear(): void;
-  outboxPeek(max?: number): Buffer;
 }
 
 /** Constants every POSIX platform has; read from the headers by native/addon.cc. */
@@ -81,6 +78,17 @@ export interface OptionalConstants {
 
 export interface Binding extends Constants, OptionalConstants {
   Handle: new (family?: number, type?: number, proto?: number, fileno?: number) => NativeHandle;
+  // The calls made for every socket on every turn of a loop take the handle's id(), not the
+  // handle: reaching a handle by id costs less than unwrapping it.
+  /** Reads into `into` at `offset` (the pool, src/pool.ts); returns the count. */
+  recv(id: number, bufsize: number, flags: number, into: Uint8Array, offset: number): number;
+  /** Returns the bytes queued after the put. */
+  outboxPut(id: number, data: Data): number;
+  /** Returns the bytes still queued after the write. */
+  outboxFlush(id: number): number;
+  outboxPending(id: number): number;
+  /** Copies the first min(max, pending) queued bytes into `into` at `offset`; returns the count. */
+  outboxPeek(id: number, max: number | undefined, into: Uint8Array, offset: number): number;
   setup(errorFactory: typeof makeError, isMainThread: boolean): void;
   socketpair(family?: number, type?: number, proto?: number): [NativeHandle, NativeHandle];
   getaddrinfo(

@@ -18,6 +18,10 @@ const listNames = ['rlist', 'wlist', 'xlist'] as const;
 let fds = new Int32Array(64);
 let ready = new Uint8Array(64);
 
+function where(list: number, index: number): string {
+  return `${listNames[list]}[${index}]`;
+}
+
 /** The descriptor of one entry, or a TypeError/RangeError/SocketError that names it. */
 export function descriptorOf(entry: unknown, where: string, syscall = 'select'): number {
   let fd: unknown;
@@ -77,10 +81,12 @@ export function select<R extends Selectable, W extends Selectable, X extends Sel
   for (let l = 0; l < 3; l++) {
     const list = lists[l];
     for (let i = 0; i < list.length; i++) {
-      const where = `${listNames[l]}[${i}]`;
-      const fd = descriptorOf(list[i], where);
+      const entry = list[i];
+      // Sockets first, and no message built unless one is needed: this runs for every
+      // descriptor on every turn of a loop.
+      const fd = entry instanceof Socket && entry.fileno() >= 0 ? entry.fileno() : descriptorOf(entry, where(l, i));
       if (fd < 0 || fd >= FD_SETSIZE) {
-        throw new RangeError(`Expected ${where} to be a descriptor in [0, FD_SETSIZE=${FD_SETSIZE}), got ${fd}`);
+        throw new RangeError(`Expected ${where(l, i)} to be a descriptor in [0, FD_SETSIZE=${FD_SETSIZE}), got ${fd}`);
       }
       fds[k++] = fd;
     }

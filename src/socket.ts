@@ -8,6 +8,7 @@ import { inspect } from 'node:util';
 
 import { binding, type Address, type Data, type NativeHandle } from './binding';
 import { makeError, SocketError } from './errors';
+import { POOLED_MAX, poolFor, poolOffset, poolTake } from './pool';
 
 export type { Address, Data } from './binding';
 
@@ -58,18 +59,32 @@ const unclosed = new FinalizationRegistry<NativeHandle>((h) => {
   }
 });
 
+// Socket.close() and detach() empty the native queue; this tells the Outbox (set in its static block).
+let forgetPending: (outbox: Outbox) => void;
+
 /** The per-socket outbound queue, held natively: `message_queues[s]` of the classic loop. */
 export class Outbox {
   readonly #h: NativeHandle;
+  readonly #id: number;
+  // A copy of the native queue's byte count, kept from what put() and flush() return, so that
+  // pending and empty(), asked on every turn of a loop, cost no call into native code.
+  #pending = 0;
+
+  static {
+    forgetPending = (outbox) => {
+      outbox.#pending = 0;
+    };
+  }
 
   /** @internal */
   constructor(h: NativeHandle) {
     this.#h = h;
+    this.#id = h.id();
   }
 
   /** Appends a copy of `data`: the caller may reuse its buffer at once. */
   put(data: Data): void {
-    this.#h.outboxPut(data);
+    this.#pending = binding.outboxPut(this.#id, data);
   }
 
   /**
@@ -77,26 +92,42 @@ export class Outbox {
    * the rest in order. Returns the bytes written; 0 when a non-blocking socket would block.
    */
   flush(): number {
-    return this.#h.outboxFlush();
+    const before = this.#pending;
+    try {
+      this.#pending = binding.outboxFlush(this.#id);
+    } catch (err) {
+      // A write failed after others succeeded: ask the queue itself what is left.
+      this.#pending = binding.outboxPending(this.#id);
+      throw err;
+    }
+    return before - this.#pending;
   }
 
   /** Bytes queued and not yet written. */
   get pending(): number {
-    return this.#h.outboxPending();
+    return this.#pending;
   }
 
   empty(): boolean {
-    return this.#h.outboxPending() === 0;
+    return this.#pending === 0;
   }
 
   /** Drops whatever is queued. */
   clear(): void {
     this.#h.outboxClear();
+    this.#pending = 0;
   }
 
   /** A copy of the first `max` queued bytes (all of them by default), for logs and tests. */
   peek(max?: number): Buffer {
-    return this.#h.outboxPeek(max);
+    const want = typeof max === 'number' && max < this.#pending ? max : this.#pending;
+    if (want > POOLED_MAX) {
+      const out = Buffer.allocUnsafe(want);
+      binding.outboxPeek(this.#id, max, out, 0);
+      return out;
+    }
+    // An invalid `max` reaches the native check, which throws before anything is copied.
+    return poolTake(binding.outboxPeek(this.#id, max, poolFor(Math.max(want, 0)), poolOffset()));
   }
 }
 
@@ -125,6 +156,7 @@ export class Socket {
   /** The socket's outbound queue: `put`, `flush`, `pending`, `empty`, `clear`. */
   readonly outbox: Outbox;
   readonly #h: NativeHandle;
+  readonly #id: number;
   #fd: number;
 
   constructor(family?: number, type?: number, proto?: number, fileno?: number | null) {
@@ -140,6 +172,7 @@ export class Socket {
     this.type = this.#h.type();
     this.proto = this.#h.proto();
     this.outbox = new Outbox(this.#h);
+    this.#id = this.#h.id();
     this.#fd = this.#h.fileno();
     unclosed.register(this, this.#h, this);
   }
@@ -154,6 +187,7 @@ export class Socket {
     if (this.#fd < 0) return;
     this.#fd = -1;
     unclosed.unregister(this);
+    forgetPending(this.outbox);
     this.#h.close();
   }
 
@@ -161,6 +195,7 @@ export class Socket {
   detach(): number {
     this.#fd = -1;
     unclosed.unregister(this);
+    forgetPending(this.outbox);
     return this.#h.detach();
   }
 
@@ -242,9 +277,32 @@ export class Socket {
     return address === undefined ? this.#h.sendto(data, flagsOrAddress) : this.#h.sendto(data, flagsOrAddress, address);
   }
 
-  /** At most `bufsize` bytes; an empty Buffer means the peer has closed its side. */
+  /**
+   * At most `bufsize` bytes; an empty Buffer means the peer has closed its side. The bytes are a
+   * view of a pool shared by every socket (src/pool.ts), so a read allocates no memory of its own.
+   */
   recv(bufsize: number, flags = 0): Buffer {
-    return this.#h.recv(bufsize, flags);
+    if (typeof bufsize === 'number' && bufsize > POOLED_MAX) return this.#recvLarge(bufsize, flags);
+    // An invalid `bufsize` reaches the native check, which throws before anything is read.
+    const pool = poolFor(typeof bufsize === 'number' ? bufsize : 0);
+    return poolTake(binding.recv(this.#id, bufsize, flags, pool, poolOffset()));
+  }
+
+  /** More than a slab's share: a buffer of its own, copied down when far less arrived. */
+  #recvLarge(bufsize: number, flags: number): Buffer {
+    if (this.#fd < 0 || !Number.isInteger(bufsize) || bufsize > 0x7fffffff) {
+      // Closed, or not a size: the native checks throw what they always have.
+      return poolTake(binding.recv(this.#id, bufsize, flags, poolFor(0), poolOffset()));
+    }
+    let buf: Buffer;
+    try {
+      buf = Buffer.allocUnsafe(bufsize);
+    } catch {
+      // The caller chose the size: running out of memory is its error to handle, not a crash.
+      throw makeError('ENOMEM', binding.errno.ENOMEM, 'recv', `recv ENOMEM: Cannot allocate memory (${bufsize} bytes)`);
+    }
+    const n = binding.recv(this.#id, bufsize, flags, buf, 0);
+    return n >= buf.length / 2 ? buf.subarray(0, n) : Buffer.from(buf.subarray(0, n));
   }
 
   /** Reads into `buffer` (its first `nbytes`, or all of it) and returns the count. */
