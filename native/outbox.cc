@@ -14,7 +14,8 @@ namespace sr {
 
 namespace {
 
-// Small messages share a chunk, so a stream of tiny puts costs few allocations.
+// Small messages put behind bytes still waiting share a chunk of at least this size, so a backlog
+// of tiny puts costs few allocations and few iovecs.
 constexpr size_t kChunkMin = 4 * 1024;
 constexpr int kMaxIov = 64;
 
@@ -40,7 +41,9 @@ Napi::Value Handle::JS_outboxPut(const Napi::CallbackInfo& info) {
     }
   }
   Chunk c;
-  c.cap = std::max(b.len, kChunkMin);
+  // Into an empty queue, the message's own size: the usual case is one message written out on
+  // the next turn, and a small allocation is one the allocator serves from its per-thread cache.
+  c.cap = head_ == queue_.size() ? b.len : std::max(b.len, kChunkMin);
   c.data.reset(new (std::nothrow) char[c.cap]);
   if (!c.data) ThrowSys(env, "outbox.put", ENOMEM, std::to_string(c.cap) + " bytes");
   memcpy(c.data.get(), b.data, b.len);
