@@ -114,4 +114,47 @@ describe('outbox', () => {
     assert.equal(a.outbox.peek().length, 5007);
     assert.equal(a.outbox.peek(0).length, 0);
   });
+
+  it('pending and empty() follow every put, full and partial flush, clear and close', () => {
+    // The TypeScript Outbox keeps its own count of the native queue's bytes; it must never drift.
+    const [a, b] = opened.add(...sr.socketpair());
+    a.setblocking(false);
+    a.setsockopt(sr.SOL_SOCKET, sr.SO_SNDBUF, 4096);
+    const native = () => a.outbox.peek().length; // peek copies what the native queue really holds
+    a.outbox.put('abc');
+    a.outbox.put('');
+    assert.equal(a.outbox.pending, 3);
+    a.outbox.put(Buffer.alloc(1 << 20, 1));
+    assert.equal(a.outbox.pending, 3 + (1 << 20));
+    let total = 3 + (1 << 20);
+    while (!a.outbox.empty()) {
+      const wrote = a.outbox.flush();
+      total -= wrote;
+      assert.equal(a.outbox.pending, total);
+      assert.equal(native(), total);
+      if (wrote === 0) while (b.recv(65536, sr.MSG_DONTWAIT).length === 65536); // make room
+    }
+    assert.equal(total, 0);
+    a.outbox.put('x');
+    a.outbox.clear();
+    assert.equal(a.outbox.pending, 0);
+    a.outbox.put('yz');
+    const [c] = opened.add(...sr.socketpair());
+    c.outbox.put('kept');
+    a.close();
+    assert.equal(a.outbox.pending, 0);
+    assert.ok(a.outbox.empty());
+    assert.equal(c.outbox.pending, 4, 'another socket\'s queue is its own');
+  });
+
+  it('a flush that fails after writing keeps pending equal to what is left', () => {
+    const [a, b] = opened.add(...sr.socketpair());
+    a.outbox.put('first');
+    assert.equal(a.outbox.flush(), 5);
+    b.close();
+    a.outbox.put('second');
+    assert.throws(() => a.outbox.flush(), sr.BrokenPipeError);
+    assert.equal(a.outbox.pending, 6);
+    assert.equal(a.outbox.peek().toString(), 'second');
+  });
 });

@@ -201,6 +201,70 @@ describe('socket', () => {
     });
   });
 
+  describe('recv and its pool', () => {
+    it('returns views that later reads never overwrite, across sockets and slabs', () => {
+      const pairs = Array.from({ length: 4 }, () => opened.add(...sr.socketpair()));
+      const kept = [];
+      // Far more than one slab's worth, in reads of every size, so slabs are used up and replaced.
+      for (let i = 0; i < 600; i++) {
+        const [a, b] = pairs[i % pairs.length];
+        const size = 1 + ((i * 7919) % 9000);
+        const data = Buffer.alloc(size, i % 251);
+        a.sendall(data);
+        const got = recvExactly(b, size);
+        kept.push([got, data]);
+      }
+      for (const [i, [got, data]] of kept.entries()) assert.ok(got.equals(data), `read ${i} was overwritten`);
+    });
+
+    it('a read kept as a view is a Buffer of exactly the bytes read', () => {
+      const [a, b] = opened.add(...sr.socketpair());
+      a.send('hello');
+      const got = b.recv(65536);
+      assert.ok(Buffer.isBuffer(got));
+      assert.equal(got.length, 5);
+      assert.equal(got.toString(), 'hello');
+      got.fill(0); // the caller owns its bytes: writing to them is allowed and disturbs nothing
+      a.send('again');
+      assert.equal(b.recv(65536).toString(), 'again');
+    });
+
+    it('reads larger than half a slab get a buffer of their own, trimmed to what arrived', () => {
+      const [a, b] = opened.add(...sr.socketpair());
+      a.send('small');
+      const got = b.recv(1 << 20);
+      assert.equal(got.toString(), 'small');
+      assert.ok(got.buffer.byteLength < 1 << 20, 'a few bytes do not pin a megabyte');
+      const big = Buffer.alloc(200000, 7);
+      a.sendall(big);
+      const back = recvExactly(b, big.length);
+      assert.ok(back.equals(big));
+      b.close();
+      assert.throws(() => b.recv(1 << 20), (err) => err.code === 'EBADF' && err.syscall === 'recv');
+    });
+
+    it('an id outlives its handle only to find nothing: a reused slot has a new generation', () => {
+      const r = runNode(`
+        const { binding } = require(process.env.SR_ROOT + '/lib/binding');
+        let h = new binding.Handle();
+        const id = h.id();
+        h.close();
+        h = null;
+        globalThis.gc();
+        setTimeout(() => { // the handle's finalizer runs after the collection
+          globalThis.gc();
+          const again = new binding.Handle();
+          const slotMask = (1 << 20) - 1;
+          let error = 'none';
+          try { binding.outboxPending(id); } catch (err) { error = err.code; }
+          console.log((again.id() & slotMask) === (id & slotMask), again.id() !== id, error);
+          again.close();
+        }, 50);`, { args: ['--expose-gc'] });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'true true EBADF');
+    });
+  });
+
   describe('blocking modes and timeouts', () => {
     it('settimeout(0) never waits: BlockingIOError', () => {
       const [a] = opened.add(...sr.socketpair());
