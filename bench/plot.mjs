@@ -25,19 +25,19 @@ export async function plotSvg({ series, title, note, yLabel }) {
     document,
     width: 760,
     height: 440,
-    marginTop: 54,
+    marginTop: 64,
     marginLeft: 70,
     marginRight: 130,
     style: { background: 'white', color: '#222', fontSize: '12px', fontFamily: 'system-ui, sans-serif' },
     x: { type: 'log', label: 'connections', ticks: connsSeen, tickFormat: (d) => d.toLocaleString('en-US') },
-    y: { label: yLabel, grid: true, zero: true, tickFormat: 's' },
+    y: { label: yLabel, labelAnchor: 'center', labelOffset: 56, grid: true, zero: true, tickFormat: (d) => (d >= 1000 ? `${d / 1000}k` : String(d)) },
     color: { domain: labels, range: COLORS },
     marks: [
       Plot.line(data, { x: 'conns', y: 'value', stroke: 'label', strokeWidth: 2, marker: 'circle' }),
       // Each line is named at its right end, so the chart needs no separate legend.
       Plot.text(data, Plot.selectLast({ x: 'conns', y: 'value', z: 'label', text: 'label', fill: 'label', textAnchor: 'start', dx: 8, fontSize: 12 })),
-      Plot.text([title], { frameAnchor: 'top-left', dy: -42, textAnchor: 'start', fontSize: 15, fontWeight: 'bold' }),
-      Plot.text([note], { frameAnchor: 'top-left', dy: -24, textAnchor: 'start', fontSize: 11, fill: '#555' }),
+      Plot.text([title], { frameAnchor: 'top-left', dy: -48, textAnchor: 'start', fontSize: 15, fontWeight: 'bold' }),
+      Plot.text([note], { frameAnchor: 'top-left', dy: -30, textAnchor: 'start', fontSize: 11, fill: '#555' }),
     ],
   });
   svg.setAttribute('xmlns', 'http://www.w3.org/2000/svg');

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -127,6 +128,14 @@ int main(int argc, char** argv) {
     }
   }
 
+#ifdef M_TRIM_THRESHOLD
+  // In a process this small, freeing a 64 KiB chunk often leaves the heap's top past glibc's trim
+  // threshold, so every echo of a stream paid a brk() and page faults (350 brk calls a second
+  // at 10 streams). Keeping freed memory, as a larger process does by its own fragmentation,
+  // leaves the loop's costs the loop's own.
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TOP_PAD, 1 << 20);
+#endif
   struct sigaction sa = {.sa_handler = on_signal};
   sigemptyset(&sa.sa_mask);
   sigset_t stops, waiting;
