@@ -62,4 +62,31 @@ function writeJson(dir, stamp, results) {
   return file;
 }
 
-module.exports = { table, markdownTable, writeJson, formatValue };
+/**
+ * The README's results block: the plot, the table, and where and how they were measured, from
+ * the machine's load average too, since a busy machine moves every figure.
+ */
+function readmeBlock(results, contenders, { baseline, ceiling, svg }) {
+  const m = results.machine;
+  const load = (l) => l.map((x) => x.toFixed(1)).join(' ');
+  return [
+    `![round trips per second against connections](${svg})`,
+    '',
+    table(results, contenders, { baseline, ceiling }),
+    '',
+    `Measured with \`${results.command}\` on ${results.date.slice(0, 10)}: ${m.cpu}, ${m.cpus} CPUs, ` +
+      `${m.memory_gib} GiB, ${m.kernel}, Node ${m.node}; ${m.pinning}; load average ${load(m.loadavg_start)} ` +
+      `at the start and ${load(m.loadavg_end)} at the end (a busy machine lowers every figure, and ` +
+      'the server CPU per operation least). The JSON beside the plot has every sample.',
+  ].join('\n');
+}
+
+/** Replaces the block between the bench markers in the README; throws if they are missing. */
+function updateReadme(file, block) {
+  const text = fs.readFileSync(file, 'utf8');
+  const re = /(<!-- bench:begin[^>]*-->\n)[\s\S]*?(\n<!-- bench:end -->)/;
+  if (!re.test(text)) throw new Error(`${file} has no <!-- bench:begin --> ... <!-- bench:end --> block`);
+  fs.writeFileSync(file, text.replace(re, (_, begin, end) => `${begin}${block}${end}`));
+}
+
+module.exports = { table, markdownTable, writeJson, formatValue, readmeBlock, updateReadme };

@@ -17,7 +17,7 @@ const { build } = require('./build');
 const { contenders: allContenders, BASELINE, CEILING } = require('./contenders');
 const matrix = require('./matrix');
 const { progress } = require('./progress');
-const { table, writeJson } = require('./report');
+const { readmeBlock, table, updateReadme, writeJson } = require('./report');
 const { killLive, planCpus, runOne } = require('./runner');
 const { summarize } = require('./stats');
 
@@ -29,6 +29,7 @@ const usage = `usage: npm run bench -- [options]      (or: select-reactor bench 
   --only a,b         only these contenders (${allContenders.map((c) => c.name).join(', ')})
   --cells a,b        only these cells, by id or its start (pingpong-64-10, pingpong-64, stream, idle)
   --out DIR          where the JSON and the SVG go (default bench/results)
+  --readme           put this run's table and plot in README.md's Performance section
 `;
 
 function parse(argv) {
@@ -42,6 +43,7 @@ function parse(argv) {
       only: { type: 'string' },
       cells: { type: 'string' },
       out: { type: 'string', default: path.join(__dirname, 'results') },
+      readme: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -62,6 +64,7 @@ function parse(argv) {
     only: values.only?.split(',').filter(Boolean) ?? null,
     cells: values.cells?.split(',').filter(Boolean) ?? null,
     out: path.resolve(values.out),
+    readme: values.readme,
   };
 }
 
@@ -180,10 +183,16 @@ async function main(argv) {
     const stamp = stampOf(started);
     say(`wrote ${path.relative(process.cwd(), writeJson(settings.out, stamp, results))}`);
     const svg = await plotFile(results, contenders, info);
+    const svgFile = path.join(settings.out, `${stamp}.svg`);
     if (svg) {
-      const file = path.join(settings.out, `${stamp}.svg`);
-      fs.writeFileSync(file, svg);
-      say(`wrote ${path.relative(process.cwd(), file)}`);
+      fs.writeFileSync(svgFile, svg);
+      say(`wrote ${path.relative(process.cwd(), svgFile)}`);
+    }
+    if (settings.readme) {
+      const readme = path.join(__dirname, '..', 'README.md');
+      const rel = path.relative(path.dirname(readme), svgFile).split(path.sep).join('/');
+      updateReadme(readme, readmeBlock(results, contenders, { baseline: BASELINE, ceiling: CEILING, svg: rel }));
+      say(`updated ${path.relative(process.cwd(), readme)}`);
     }
   }
   for (const f of failures) say(`FAILED: ${f.contender} in ${f.cell}, round ${f.round}: ${f.error.split('\n')[0]}`);
