@@ -12,6 +12,11 @@
 //           stdin closes every connection makes one more round trip (so none was dropped) and
 //           the run ends. The harness measures the server's memory in between.
 //
+// In pingpong and idle mode a connection whose first round trip is done waits for the others
+// before it goes on: a server busy echoing for the first connections would otherwise be slow to
+// accept the last ones (Node's net accepts about one per turn of its loop when every connection
+// is busy), and setup would measure that instead of the echo.
+//
 // One JSON object goes to stdout at the end; any error (a wrong byte, a byte too many, a closed
 // or reset connection, a refused connect) goes to stderr and the exit status is 1.
 //
@@ -79,7 +84,7 @@ struct conn {
   uint64_t goal;         // bytes to have written (pingpong, idle: sent message's end)
   uint64_t sent_at;      // pingpong: when the message in flight went out, ns
   int echoes;            // round trips completed
-  bool connected, watching_out, ready, done;
+  bool connected, watching_out, ready, parked, done;
 };
 
 struct worker {
@@ -90,7 +95,7 @@ struct worker {
   int epfd;
   unsigned char* buf;
   int next_connect;  // conns[next_connect..] have not started connecting yet
-  int parked;        // idle mode: connections waiting for the recheck
+  bool running;      // every connection is up: round trips follow one another
   // Results, counted only while the phase is MEASURE (verified counts everything).
   uint64_t roundtrips, bytes, verified;
   struct histogram hist;
@@ -209,13 +214,13 @@ static int echoed(struct worker* w, struct conn* c) {
     histogram_add(&w->hist, now_ns() - c->sent_at);
   }
   if (!c->ready && became_ready(w, c) < 0) return -1;
-  if (w->sh->cfg->mode == IDLE) {
-    if (c->echoes == 1) {
-      w->parked++;
-      return 0;
-    }
+  if (w->sh->cfg->mode == IDLE && c->echoes > 1) {
     c->done = true;
     atomic_fetch_add(&w->sh->rechecked, 1);
+    return 0;
+  }
+  if (!w->running) {
+    c->parked = true;  // until every connection is up (pingpong) or stdin closes (idle)
     return 0;
   }
   return send_message(w, c);
@@ -288,17 +293,21 @@ static int on_event(struct worker* w, struct conn* c, uint32_t events) {
 static void* run_worker(void* arg) {
   struct worker* w = arg;
   struct epoll_event events[256];
-  bool rechecking = false;
+  enum mode mode = w->sh->cfg->mode;
   for (;;) {
     int phase = phase_of(w);
     if (phase == STOP || atomic_load(&w->sh->failed)) break;
     // Also here, not only when a connection becomes ready: another worker may hold the budget.
     if (w->next_connect < w->n && connect_more(w) < 0) return NULL;
-    if (phase == RECHECK && !rechecking) {
-      // Idle mode: stdin has closed; every parked connection makes its second round trip.
-      rechecking = true;
-      for (int i = 0; i < w->n; i++)
-        if (send_message(w, &w->conns[i]) < 0) return NULL;
+    if (!w->running && ((mode == PINGPONG && phase >= WARMUP) || (mode == IDLE && phase == RECHECK))) {
+      // Every connection is up (or, idle, stdin has closed): the parked ones go on.
+      w->running = true;
+      for (int i = 0; i < w->n; i++) {
+        struct conn* c = &w->conns[i];
+        if (!c->parked) continue;
+        c->parked = false;
+        if (send_message(w, c) < 0) return NULL;
+      }
     }
     int n = epoll_wait(w->epfd, events, 256, 20);
     if (n < 0) {
