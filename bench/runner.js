@@ -214,7 +214,13 @@ async function measureIdle(cell, server, programs, cpus, settings) {
 
 /** One run: this contender, this cell. Resolves with the load generator's result and `value`. */
 async function runOne(cell, contender, programs, cpus, settings) {
-  const server = await startServer(contender, programs, cpus);
+  let server;
+  try {
+    server = await startServer(contender, programs, cpus);
+  } catch {
+    // The free port may have been taken between the probe and the server's bind: one more try.
+    server = await startServer(contender, programs, cpus);
+  }
   let result;
   try {
     if (cell.kind === 'idle') {
