@@ -3,6 +3,11 @@
 // into, since Node has none. Both are devDependencies: from an install without them, the
 // benchmark still runs and says the plot was skipped.
 
+const WIDTH = 760;
+const HEIGHT = 440;
+const MARGIN = { top: 64, right: 150, bottom: 30, left: 70 };
+const LABEL_GAP = 15; // px between the names at the lines' ends
+
 const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
 /**
@@ -21,25 +26,45 @@ export async function plotSvg({ series, title, note, yLabel }) {
   const labels = Object.keys(series);
   const data = labels.flatMap((label) => series[label].map(([conns, value]) => ({ label, conns, value })));
   const connsSeen = [...new Set(data.map((d) => d.conns))].sort((a, b) => a - b);
+  const top = Math.max(...data.map((d) => d.value)) * 1.08;
   const svg = Plot.plot({
     document,
-    width: 760,
-    height: 440,
-    marginTop: 64,
-    marginLeft: 70,
-    marginRight: 130,
+    width: WIDTH,
+    height: HEIGHT,
+    marginTop: MARGIN.top,
+    marginLeft: MARGIN.left,
+    marginRight: MARGIN.right,
+    marginBottom: MARGIN.bottom,
     style: { background: 'white', color: '#222', fontSize: '12px', fontFamily: 'system-ui, sans-serif' },
     x: { type: 'log', label: 'connections', ticks: connsSeen, tickFormat: (d) => d.toLocaleString('en-US') },
-    y: { label: yLabel, labelAnchor: 'center', labelOffset: 56, grid: true, zero: true, tickFormat: (d) => (d >= 1000 ? `${d / 1000}k` : String(d)) },
+    y: { label: yLabel, labelAnchor: 'center', labelOffset: 56, grid: true, domain: [0, top], tickFormat: (d) => (d >= 1000 ? `${d / 1000}k` : String(d)) },
     color: { domain: labels, range: COLORS },
     marks: [
       Plot.line(data, { x: 'conns', y: 'value', stroke: 'label', strokeWidth: 2, marker: 'circle' }),
       // Each line is named at its right end, so the chart needs no separate legend.
-      Plot.text(data, Plot.selectLast({ x: 'conns', y: 'value', z: 'label', text: 'label', fill: 'label', textAnchor: 'start', dx: 8, fontSize: 12 })),
+      Plot.text(endLabels(labels, series, top), { x: 'conns', y: 'y', text: 'label', fill: 'label', textAnchor: 'start', dx: 8, fontSize: 12 }),
       Plot.text([title], { frameAnchor: 'top-left', dy: -48, textAnchor: 'start', fontSize: 15, fontWeight: 'bold' }),
       Plot.text([note], { frameAnchor: 'top-left', dy: -30, textAnchor: 'start', fontSize: 11, fill: '#555' }),
     ],
   });
   svg.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
   return `${svg.outerHTML}\n`;
+}
+
+/**
+ * Where each line's name goes: beside its last point, moved up or down just enough that no two
+ * names overlap (lines often end close together).
+ */
+function endLabels(labels, series, top) {
+  const gap = (LABEL_GAP / (HEIGHT - MARGIN.top - MARGIN.bottom)) * top;
+  const ends = labels
+    .map((label) => {
+      const [conns, value] = series[label][series[label].length - 1];
+      return { label, conns, y: value };
+    })
+    .sort((a, b) => a.y - b.y);
+  for (let i = 1; i < ends.length; i++) ends[i].y = Math.max(ends[i].y, ends[i - 1].y + gap);
+  const overflow = ends.length ? ends[ends.length - 1].y - top : 0;
+  if (overflow > 0) for (const e of ends) e.y -= overflow; // pushed past the top: shift all down
+  return ends;
 }
