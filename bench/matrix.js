@@ -4,8 +4,8 @@
 //
 //   pingpong  each connection sends `size` bytes and waits for them: round trips/s (higher wins)
 //   stream    each connection streams `size`-byte chunks, `window` bytes in flight: MB/s (higher wins)
-//   idle      `conns` connections held open: the server's RSS growth per connection, KiB, an
-//             upper bound (lower wins; bench/runner.js measureIdle says how)
+//   idle      `conns` connections held open: the server's RSS growth per connection, KiB
+//             (lower wins; bench/runner.js measureIdle says how, and how far to trust it)
 
 const KiB = 1024;
 const WINDOW = 256 * KiB;

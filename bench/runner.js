@@ -205,11 +205,13 @@ async function openIdle(conns, server, programs, cpus) {
 /**
  * RSS per idle connection: after a warm-up (so code paths are compiled), a tenth of the
  * connections are opened and the RSS read; then the other nine tenths are opened, the RSS is
- * sampled every 10 ms until they have been idle for a while, and the highest sample is taken.
- * A garbage-collected server can shed more memory in a collection while connections open than
- * they cost (the plain difference came out negative for ours), so the peak makes the figure an
- * upper bound, never an underestimate. Each connection makes one verified round trip when it
- * opens and one more at the end, so none was dropped.
+ * sampled every 10 ms until they have sat idle a while, and the highest sample is taken; the
+ * growth, per connection of the nine tenths. RSS moves in steps of hundreds of KiB when a
+ * garbage-collected heap or a buffer pool grows or shrinks, and a collection during the burst of
+ * accepts can even return more than the connections cost (a plain before/after difference came
+ * out negative for ours), so for a server whose connections cost about 1 KiB the figure is
+ * only good to a KiB or two; for the others it is steady. Each connection makes one verified
+ * round trip when it opens and one more at the end, so none was dropped.
  */
 async function measureIdle(cell, server, programs, cpus, settings) {
   await loadgen(programs, cpus, { port: server.port, host: HOST, mode: 'pingpong', conns: 10, size: 64, warmup: 0, duration: 0.2 }).done;
