@@ -63,6 +63,25 @@ for (const [command, who] of [['threaded-echo-server', /thread (\d+) serving/g],
       assert.deepEqual(await server.stop('SIGTERM'), { code: 0, signal: null });
     });
 
+    if (command === 'threaded-echo-server') {
+      it('frees what each finished thread held, even while no client comes', async () => {
+        // A main thread blocked in accept() would never let Node join its finished workers: each
+        // would stay mapped (about two mappings per connection) until thread creation failed.
+        const server = await startProgram(command);
+        const mappings = () => require('node:fs').readFileSync(`/proc/${server.child.pid}/maps`, 'utf8').split('\n').length;
+        await echoOnce(server.port, Buffer.from('warm'));
+        await new Promise((resolve) => setTimeout(resolve, 1200));
+        const before = mappings();
+        for (let round = 0; round < 5; round++) {
+          await Promise.all(randomPayloads(20, 64).map((p) => echoOnce(server.port, p)));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1200)); // two accept() timeouts
+        const grown = mappings() - before;
+        assert.ok(grown < 110, `100 finished connections left ${grown} more mappings`);
+        assert.deepEqual(await server.stop('SIGTERM'), { code: 0, signal: null });
+      });
+    }
+
     it('exits 0 on SIGTERM with clients connected, closing their connections', async () => {
       const server = await startProgram(command);
       const clients = [await openClient(server.port), await openClient(server.port)];
