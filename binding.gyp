@@ -6,13 +6,17 @@
         "native/addon.cc",
         "native/address.cc",
         "native/args.cc",
+        "native/epoll.cc",
         "native/errors.cc",
         "native/io.cc",
         "native/outbox.cc",
+        "native/poll.cc",
+        "native/resource.cc",
         "native/select.cc",
         "native/signals.cc",
         "native/socket.cc",
-        "native/sys.cc"
+        "native/sys.cc",
+        "native/wait.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -209,6 +209,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ExportErrno(env, exports);
   InitAddress(env, exports);
   InitSelect(env, exports);
+  InitPoll(env, exports);
+  InitEpoll(env, exports);
+  InitResource(env, exports);
   InitSignals(env, exports);
   return exports;
 }

@@ -15,7 +15,9 @@
 
 namespace sr {
 
+class AsyncWait;
 class Handle;
+class WaitPool;
 
 // Handles by number, so that the calls a loop makes for every socket on every turn (recv,
 // outbox.put, outbox.flush) reach their Handle without napi_unwrap, whose private-property lookup
@@ -53,6 +55,10 @@ struct AddonData {
   // Every live Handle of this environment, by id. Shared with each Handle, whose destructor
   // removes itself, so that the table outlives them whatever order teardown takes.
   std::shared_ptr<HandleTable> handles = std::make_shared<HandleTable>();
+  std::vector<AsyncWait*> waits;          // async waits in progress (wait.cc), for close() to consult
+  std::unique_ptr<WaitPool> pool;         // the threads they run on, made on first use (wait.cc)
+  AddonData();
+  ~AddonData();  // in wait.cc, where WaitPool is complete
 };
 
 AddonData* Data(Napi::Env env);
@@ -61,6 +67,8 @@ AddonData* Data(Napi::Env env);
 // The one error path: (syscall, errno) becomes a SocketError subclass chosen by the JS factory.
 // `err` is a positive errno. `detail`, when given, is appended to the message.
 [[noreturn]] void ThrowSys(Napi::Env env, const char* syscall, int err, const std::string& detail = "");
+// The same error as a value, for a Promise to reject with.
+Napi::Value SysError(Napi::Env env, const char* syscall, int err, const std::string& detail = "");
 const char* ErrnoName(int err);  // "ECONNRESET", or nullptr when the table does not know it
 void ExportErrno(Napi::Env env, Napi::Object exports);
 
@@ -99,8 +107,20 @@ int TakeSignal(bool woken);  // the pending caught signal, cleared, or 0; `woken
 [[noreturn]] void ThrowInterrupted(Napi::Env env, const char* syscall, int signo);
 void InitSignals(Napi::Env env, Napi::Object exports);
 
-// ---- select.cc ----------------------------------------------------------------------------------
+// ---- wait.cc: async waits off the main thread, and closes that wait for them (wait.h) ------------
+// Every close() of a descriptor this addon owns goes through here, on the main thread. When an
+// async wait in progress uses `fd`, the wait is woken and `fd` is closed only once it has
+// returned, so its number cannot be reused while a worker thread still waits on it. Returns true
+// when the close was deferred so; false means the caller closes `fd` now.
+bool DeferClose(Napi::Env env, int fd);
+
+// ---- select.cc, poll.cc, epoll.cc: the backends, shaped alike -----------------------------------
 void InitSelect(Napi::Env env, Napi::Object exports);
+void InitPoll(Napi::Env env, Napi::Object exports);
+void InitEpoll(Napi::Env env, Napi::Object exports);  // Linux; elsewhere it exports nothing
+
+// ---- resource.cc: getrlimit/setrlimit, as Python's resource module ------------------------------
+void InitResource(Napi::Env env, Napi::Object exports);
 
 // ---- Handle: socket.cc (lifecycle, options, connect/accept), io.cc, outbox.cc -------------------
 // One socket descriptor, owned. close() sets fd_ to -1 so that no later call can reach a number
@@ -208,6 +228,7 @@ constexpr int SR_WOKEN = 2;
 int sr_wait(int fd, short events, double deadline, int wake_fd);
 int sr_set_nonblocking(int fd, bool on);
 int sr_close(int fd);  // closes once; EINTR is not retried (the descriptor is gone on Linux)
+int sr_wake(int fd);   // one byte to a self-pipe's write end; a full pipe is already awake
 int sr_socket(int family, int type, int proto);
 int sr_accept(int fd, sockaddr_storage* ss, socklen_t* len);
 ssize_t sr_send(int fd, const void* buf, size_t len, int flags);

@@ -115,7 +115,7 @@ const char* ErrnoName(int err) {
   return nullptr;
 }
 
-void ThrowSys(Napi::Env env, const char* syscall, int err, const std::string& detail) {
+Napi::Value SysError(Napi::Env env, const char* syscall, int err, const std::string& detail) {
   const char* name = ErrnoName(err);
   std::string code = name ? name : "E" + std::to_string(err);
   char buf[256];
@@ -128,9 +128,12 @@ void ThrowSys(Napi::Env env, const char* syscall, int err, const std::string& de
   std::string message = std::string(syscall) + " " + code + ": " + text;
   if (!detail.empty()) message += " (" + detail + ")";
 
-  Napi::Value error = Data(env)->error_factory.Call({Napi::String::New(env, code), Napi::Number::New(env, err),
-                                                     Napi::String::New(env, syscall), Napi::String::New(env, message)});
-  throw Napi::Error(env, error);
+  return Data(env)->error_factory.Call({Napi::String::New(env, code), Napi::Number::New(env, err),
+                                        Napi::String::New(env, syscall), Napi::String::New(env, message)});
+}
+
+void ThrowSys(Napi::Env env, const char* syscall, int err, const std::string& detail) {
+  throw Napi::Error(env, SysError(env, syscall, err, detail));
 }
 
 void ExportErrno(Napi::Env env, Napi::Object exports) {

@@ -1,12 +1,14 @@
 // select(): the three lists in one call. The TypeScript layer flattens rlist, wlist and xlist into
 // one Int32Array and reads the answer from a Uint8Array it keeps, so a call allocates nothing.
+// selectAsync() is the same wait on a worker thread (wait.h); it copies what it is given.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/select.h>
 
+#include <algorithm>
 #include <cmath>
 
-#include "addon.h"
+#include "wait.h"
 
 namespace sr {
 
@@ -116,10 +118,117 @@ Napi::Value JS_select(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, count);
 }
 
+// select()'s timeval for what is left until `deadline`, or nullptr for none.
+timeval* TimeLeft(double deadline, timeval* tv) {
+  if (deadline < 0) return nullptr;
+  double left = std::max(0.0, deadline - sr_now());
+  if (left > 1e8) left = 1e8;  // timeval's range; over three years is "a long time" enough
+  tv->tv_sec = static_cast<time_t>(left);
+  tv->tv_usec = static_cast<suseconds_t>((left - static_cast<double>(tv->tv_sec)) * 1e6);
+  return tv;
+}
+
+// The wait of selectAsync(), on a worker thread. Its sets are built on the main thread from the
+// caller's descriptors, already checked against FD_SETSIZE.
+class SelectWait : public AsyncWait {
+ public:
+  SelectWait(Napi::Env env, std::vector<int> fds, const size_t counts[3], double timeout, int wake_fd)
+      : AsyncWait(env, "select", wake_fd, timeout), fds_(std::move(fds)), ready_(fds_.size()) {
+    for (int l = 0; l < 3; l++) {
+      counts_[l] = counts[l];
+      FD_ZERO(&sets_[l]);
+    }
+    for (size_t i = 0, l = 0, in_list = 0; i < fds_.size(); i++, in_list++) {
+      while (in_list >= counts_[l]) {
+        l++;
+        in_list = 0;
+      }
+      FD_SET(fds_[i], &sets_[l]);
+      maxfd_ = std::max(maxfd_, fds_[i]);
+    }
+  }
+
+ protected:
+  int Wait(double deadline) override {
+    fd_set out[3];
+    int n;
+    do {
+      // select() overwrites its sets with the answer, so each try starts from a copy.
+      for (int l = 0; l < 3; l++) out[l] = sets_[l];
+      timeval tv;
+      n = select(maxfd_ + 1, &out[0], &out[1], &out[2], TimeLeft(deadline, &tv));
+    } while (n < 0 && errno == EINTR);  // PEP 475: again, with what is left of the timeout
+    if (n < 0) {
+      int err = errno;
+      if (err == EBADF) {
+        for (size_t i = 0; i < fds_.size() && bad_ < 0; i++)
+          if (fcntl(fds_[i], F_GETFD) < 0) bad_ = static_cast<int>(i);
+      }
+      return -err;
+    }
+    for (size_t i = 0, l = 0, in_list = 0; i < fds_.size(); i++, in_list++) {
+      while (in_list >= counts_[l]) {
+        l++;
+        in_list = 0;
+      }
+      ready_[i] = FD_ISSET(fds_[i], &out[l]) ? 1 : 0;
+    }
+    return n;
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Uint8Array ready = Napi::Uint8Array::New(env, ready_.size());
+    std::copy(ready_.begin(), ready_.end(), ready.Data());
+    return ready;
+  }
+
+  bool Watches(int fd) const override { return std::find(fds_.begin(), fds_.end(), fd) != fds_.end(); }
+
+  std::string Detail(int err) override {
+    if (err != EBADF || bad_ < 0) return "";
+    return EntryName(static_cast<size_t>(bad_), counts_) + " = " + std::to_string(fds_[bad_]) + " is not open";
+  }
+
+ private:
+  std::vector<int> fds_;
+  size_t counts_[3];
+  fd_set sets_[3];
+  int maxfd_ = -1;
+  int bad_ = -1;
+  std::vector<uint8_t> ready_;
+};
+
+// selectAsync(fds: Int32Array, nr, nw, nx, timeout: seconds, < 0 blocks, wakeFd)
+//   -> Promise<[ready: Uint8Array, closed: boolean]>
+// `wakeFd` is the write end of a self-pipe whose read end is among the descriptors; closing any of
+// them during the wait writes to it, which ends the wait (wait.h).
+Napi::Value JS_selectAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env, "Expected fds to be an Int32Array");
+  Napi::Int32Array array = info[0].As<Napi::Int32Array>();
+  size_t counts[3];
+  for (int l = 0; l < 3; l++) counts[l] = static_cast<size_t>(ArgInt(info[1 + l], kListNames[l], 0, INT32_MAX));
+  size_t total = counts[0] + counts[1] + counts[2];
+  if (total > array.ElementLength()) throw Napi::RangeError::New(env, "Expected fds to hold every list's descriptors");
+  if (!info[4].IsNumber() || std::isnan(info[4].As<Napi::Number>().DoubleValue()))
+    throw Napi::TypeError::New(env, "Expected timeout to be a number");
+  double timeout = info[4].As<Napi::Number>().DoubleValue();
+  int wake_fd = static_cast<int>(ArgInt(info[5], "wakeFd", 0, INT32_MAX));
+  std::vector<int> fds(array.Data(), array.Data() + total);  // a copy: the wait outlives this call
+  for (size_t i = 0; i < total; i++) {
+    if (fds[i] < 0 || fds[i] >= FD_SETSIZE)
+      throw Napi::RangeError::New(env, "Expected " + EntryName(i, counts) + " to be a descriptor in [0, " +
+                                           std::to_string(FD_SETSIZE) + "), got " + std::to_string(fds[i]));
+  }
+  return (new SelectWait(env, std::move(fds), counts, timeout, wake_fd))->Start();
+}
+
 }  // namespace
 
 void InitSelect(Napi::Env env, Napi::Object exports) {
   exports.Set("select", Napi::Function::New(env, JS_select, "select"));
+  exports.Set("selectAsync", Napi::Function::New(env, JS_selectAsync, "selectAsync"));
 }
 
 }  // namespace sr

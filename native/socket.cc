@@ -176,7 +176,7 @@ void Handle::CloseFd() {
   if (fd_ < 0) return;
   int fd = fd_;
   Release();
-  sr_close(fd);
+  if (!DeferClose(env_, fd)) sr_close(fd);
 }
 
 int Handle::Fd(Napi::Env env, const char* syscall) const {
@@ -205,11 +205,14 @@ Napi::Value Handle::JS_proto(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), proto_);
 }
 
-// close(): idempotent. As in Python, ECONNRESET from close() is not an error worth raising.
+// close(): idempotent. As in Python, ECONNRESET from close() is not an error worth raising. The
+// socket is closed for JS at once; when an async wait is using the descriptor, the number itself
+// is released once that wait (woken now) has returned.
 Napi::Value Handle::JS_close(const Napi::CallbackInfo& info) {
   if (fd_ < 0) return info.Env().Undefined();
   int fd = fd_;
   Release();
+  if (DeferClose(info.Env(), fd)) return info.Env().Undefined();
   int r = sr_close(fd);
   if (r < 0 && r != -ECONNRESET) ThrowSys(info.Env(), "close", -r);
   return info.Env().Undefined();

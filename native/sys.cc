@@ -67,6 +67,12 @@ int sr_close(int fd) {
   return close(fd) < 0 && errno != EINTR ? -errno : 0;
 }
 
+int sr_wake(int fd) {
+  char byte = 0;
+  ssize_t r = sr_send(fd, &byte, 1, MSG_DONTWAIT);
+  return r < 0 && r != -EAGAIN && r != -EWOULDBLOCK ? static_cast<int>(r) : 0;
+}
+
 int sr_socket(int family, int type, int proto) {
 #ifdef SOCK_CLOEXEC
   int fd = socket(family, type | SOCK_CLOEXEC, proto);

@@ -44,6 +44,31 @@ export interface NativeHandle {
   outboxClear(): void;
 }
 
+/**
+ * Python's `select.poll` object (native/poll.cc): the registry is an array of pollfd kept natively.
+ * Timeouts are in seconds, < 0 to block. `poll()` writes (fd, revents) pairs into `out` and
+ * returns their count; `pollAsync()` waits on a worker thread and resolves with the pairs and
+ * whether a descriptor it used was closed meanwhile (which ends it early).
+ */
+export interface NativePoll {
+  register(fd: number, events: number): void;
+  modify(fd: number, events: number): void;
+  unregister(fd: number): void;
+  poll(timeout: number, out: Int32Array): number;
+  pollAsync(timeout: number, wakeFd: number): Promise<[Int32Array, boolean]>;
+}
+
+/** Python's `select.epoll` object (native/epoll.cc, Linux): the kernel keeps the interest list. */
+export interface NativeEpoll {
+  register(fd: number, events: number): void;
+  modify(fd: number, events: number): void;
+  unregister(fd: number): void;
+  poll(timeout: number, out: Int32Array): number;
+  pollAsync(timeout: number, maxevents: number, wakeFd: number): Promise<[Int32Array, boolean]>;
+  close(): void;
+  fileno(): number;
+}
+
 /** Constants every POSIX platform has; read from the headers by native/addon.cc. */
 export interface Constants {
   AF_UNSPEC: number; AF_INET: number; AF_INET6: number; AF_UNIX: number;
@@ -74,6 +99,8 @@ export interface OptionalConstants {
   TCP_KEEPIDLE?: number; TCP_KEEPINTVL?: number; TCP_KEEPCNT?: number; TCP_KEEPALIVE?: number;
   TCP_MAXSEG?: number; TCP_CORK?: number; TCP_QUICKACK?: number; TCP_USER_TIMEOUT?: number;
   TCP_FASTOPEN?: number; POLLRDHUP?: number;
+  EPOLLIN?: number; EPOLLOUT?: number; EPOLLPRI?: number; EPOLLERR?: number; EPOLLHUP?: number;
+  EPOLLRDHUP?: number; EPOLLET?: number; EPOLLONESHOT?: number;
 }
 
 export interface Binding extends Constants, OptionalConstants {
@@ -104,6 +131,13 @@ export interface Binding extends Constants, OptionalConstants {
   htonl(x: number): number;
   ntohl(x: number): number;
   select(fds: Int32Array, nr: number, nw: number, nx: number, timeout: number, ready: Uint8Array): number;
+  selectAsync(fds: Int32Array, nr: number, nw: number, nx: number, timeout: number, wakeFd: number): Promise<[Uint8Array, boolean]>;
+  Poll: new () => NativePoll;
+  /** Linux only. */
+  Epoll?: new () => NativeEpoll;
+  getrlimit(resource: number): [soft: number, hard: number];
+  setrlimit(resource: number, soft: number, hard: number): void;
+  RLIMIT_NOFILE: number;
   interrupt_on(signals: number[]): void;
   errno: Record<string, number>;
 }

@@ -53,6 +53,17 @@ export class InterruptedError extends SocketError {
 /** Name resolution failed: `errno` is the EAI_* value, `code` its name, as in Python's gaierror. */
 export class GaiError extends SocketError {}
 
+/**
+ * A lookup of something that is not there, as Python's KeyError: a selector asked about a file
+ * object that is not registered, or to register one twice.
+ */
+export class KeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyError';
+  }
+}
+
 type SocketErrorClass = new (message: string, errno: number, code: string, syscall: string) => SocketError;
 
 const classByCode: Record<string, SocketErrorClass> = {

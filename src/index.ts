@@ -21,5 +21,7 @@ export {
   formatAddress,
 } from './socket';
 export type { Address, Data, ServerOptions } from './socket';
-export { select } from './select';
+export { select, selectAsync } from './select';
 export type { Selectable } from './select';
+export * as selectors from './selectors';
+export * as resource from './resource';

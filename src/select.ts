@@ -2,9 +2,13 @@
  * The select module: `select(rlist, wlist, xlist, timeout)`, as Python's. Entries are Sockets,
  * raw descriptors, or objects with `fileno()`; the answer holds the caller's own objects, in the
  * order given. Every descriptor is checked here before the system call, and again natively.
+ *
+ * `selectAsync()` is the same wait on a worker thread, so that Node's event loop keeps running.
  */
-import { binding } from './binding';
-import { makeError } from './errors';
+import { performance } from 'node:perf_hooks';
+
+import { binding, type NativeHandle } from './binding';
+import { BlockingIOError, makeError } from './errors';
 import { Socket } from './socket';
 
 /** What select() accepts in its lists. */
@@ -14,7 +18,8 @@ const { FD_SETSIZE } = binding;
 const listNames = ['rlist', 'wlist', 'xlist'] as const;
 
 // The flattened descriptors and the native answer. select() is synchronous and never re-entered,
-// so one pair serves every call; it only grows.
+// so one pair serves every call; it only grows. selectAsync() never uses them: a wait in progress
+// would share them with every call made meanwhile.
 let fds = new Int32Array(64);
 let ready = new Uint8Array(64);
 
@@ -101,4 +106,151 @@ export function select<R extends Selectable, W extends Selectable, X extends Sel
     }
   }
   return result;
+}
+
+/** Monotonic seconds, for deadlines. */
+export function monotonic(): number {
+  return performance.now() / 1000;
+}
+
+/** What is left of a deadline (monotonic seconds, < 0 for none) as a native timeout. */
+export function secondsLeft(deadline: number): number {
+  return deadline < 0 ? -1 : Math.max(0, deadline - monotonic());
+}
+
+const wakeByte = new Uint8Array(1);
+const drainBuffer = new Uint8Array(4096); // only ever used synchronously
+
+/**
+ * A self-pipe, as asyncio has one: a socketpair whose read end a wait watches beside its own
+ * descriptors, so that a byte written to the other end ends the wait at once, from anywhere. A
+ * byte written while nothing waits ends the next wait, so no wake-up is ever lost. Native code
+ * writes to it too, when a descriptor the wait uses is closed (native/wait.h).
+ *
+ * Raw native handles, not Sockets: these are not the user's sockets, and a selector collected
+ * without close() should not warn about sockets its user never opened.
+ */
+export class Waker {
+  readonly #r: NativeHandle;
+  readonly #w: NativeHandle;
+
+  constructor() {
+    [this.#r, this.#w] = binding.socketpair();
+    this.#r.settimeout(0);
+    this.#w.settimeout(0);
+  }
+
+  /** The read end, to wait on. */
+  fileno(): number {
+    return this.#r.fileno();
+  }
+
+  /** The write end, for native code to wake the wait through. */
+  get wakeFd(): number {
+    return this.#w.fileno();
+  }
+
+  /** Ends the wait in progress, or the next one. */
+  wake(): void {
+    if (this.#w.fileno() < 0) return; // closed: nothing left to wake
+    try {
+      this.#w.send(wakeByte);
+    } catch (err) {
+      if (!(err instanceof BlockingIOError)) throw err; // a full pipe is awake already
+    }
+  }
+
+  /** Empties the pipe after a wait saw it readable. */
+  drain(): void {
+    if (this.#r.fileno() < 0) return; // closed while the wait was returning
+    try {
+      while (this.#r.recv_into(drainBuffer) === drainBuffer.length) {
+        // A full read: there may be more.
+      }
+    } catch (err) {
+      if (!(err instanceof BlockingIOError)) throw err;
+    }
+  }
+
+  close(): void {
+    this.#r.close();
+    this.#w.close();
+  }
+}
+
+/**
+ * One wait on a worker thread: `lists` and `waker`'s read end (watched after rlist). Returns the
+ * ready entries of each list, and whether a descriptor in the wait was closed while it waited
+ * (which ended it). The waker is drained when it fired.
+ */
+export async function selectOnce(
+  lists: readonly (readonly unknown[])[],
+  seconds: number,
+  waker: Waker,
+): Promise<[unknown[], unknown[], unknown[], boolean]> {
+  const [r, w, x] = lists;
+  if (waker.fileno() >= FD_SETSIZE) {
+    throw new RangeError(`select() needs a descriptor below FD_SETSIZE=${FD_SETSIZE} for its wake-up pipe, got ${waker.fileno()}`);
+  }
+  // A new array per wait: the native side copies it, but the synchronous select()'s arrays are
+  // never lent to a wait that is still in progress when the next call comes.
+  const fds = new Int32Array(r.length + 1 + w.length + x.length);
+  let k = 0;
+  for (let l = 0; l < 3; l++) {
+    const list = lists[l];
+    for (let i = 0; i < list.length; i++) {
+      const where = `${listNames[l]}[${i}]`;
+      const fd = descriptorOf(list[i], where);
+      if (fd < 0 || fd >= FD_SETSIZE) {
+        throw new RangeError(`Expected ${where} to be a descriptor in [0, FD_SETSIZE=${FD_SETSIZE}), got ${fd}`);
+      }
+      fds[k++] = fd;
+    }
+    if (l === 0) fds[k++] = waker.fileno();
+  }
+  const [ready, closed] = await binding.selectAsync(fds, r.length + 1, w.length, x.length, seconds, waker.wakeFd);
+  if (ready[r.length]) waker.drain();
+  const out: [unknown[], unknown[], unknown[]] = [[], [], []];
+  k = 0;
+  for (let l = 0; l < 3; l++) {
+    const list = lists[l];
+    for (let i = 0; i < list.length; i++) if (ready[k++]) out[l].push(list[i]);
+    if (l === 0) k++; // the waker
+  }
+  return [out[0], out[1], out[2], closed];
+}
+
+/**
+ * select() as a Promise: the wait runs on a worker thread, so timers and other I/O keep running
+ * meanwhile. The Sockets given are kept alive until it settles. Closing one of them during the
+ * wait ends it: the promise rejects with SocketError EBADF naming the entry, as select() would
+ * for a closed socket, and the descriptor's number is released only once the worker thread has
+ * stopped waiting on it. Signals named in interrupt_on() do not end it: the event loop is free
+ * to run handlers of its own.
+ */
+export async function selectAsync<R extends Selectable, W extends Selectable, X extends Selectable>(
+  rlist: Iterable<R>,
+  wlist: Iterable<W>,
+  xlist: Iterable<X>,
+  timeout?: number | null,
+): Promise<[R[], W[], X[]]> {
+  const lists = [asArray(rlist, 'rlist'), asArray(wlist, 'wlist'), asArray(xlist, 'xlist')] as const;
+  const seconds = timeoutSeconds(timeout);
+  const deadline = seconds < 0 ? -1 : monotonic() + seconds;
+  const waker = new Waker(); // its own: no other call can wake this one by mistake
+  try {
+    for (;;) {
+      const [r, w, x, closed] = await selectOnce(lists, secondsLeft(deadline), waker);
+      if (closed) {
+        // Name what was closed, as select() does; the next wait would refuse it anyway.
+        lists.forEach((list, l) => list.forEach((entry, i) => descriptorOf(entry, `${listNames[l]}[${i}]`)));
+      }
+      if (r.length + w.length + x.length > 0 || closed || secondsLeft(deadline) === 0) {
+        return [r as R[], w as W[], x as X[]];
+      }
+      // Woken with nothing ready and time left (nothing else writes to this waker): wait again.
+    }
+  } finally {
+    waker.close();
+  }
 }
