@@ -59,7 +59,9 @@ function checkEvents(events: unknown): number {
   if (typeof events !== 'number' || !Number.isInteger(events)) {
     throw new TypeError(`Invalid events: ${repr(events)}: expected EVENT_READ, EVENT_WRITE or EVENT_READ | EVENT_WRITE`);
   }
-  if (!events || events & ~(EVENT_READ | EVENT_WRITE)) {
+  // Python's `not events or events & ~(EVENT_READ | EVENT_WRITE)`, without JS's bitwise operators,
+  // which would truncate 2 ** 53 to 0 and let it through.
+  if (events < 1 || events > (EVENT_READ | EVENT_WRITE)) {
     throw new RangeError(`Invalid events: ${events}: expected EVENT_READ (1), EVENT_WRITE (2) or both (3)`);
   }
   return events;

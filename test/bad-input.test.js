@@ -183,4 +183,70 @@ describe('bad input', () => {
     c.sendall('alive');
     assert.equal(d.recv(5).toString(), 'alive');
   });
+  it('garbage into the selectors, selectAsync, resource and the native poll/epoll objects never crashes', async () => {
+    const [a, b] = opened.add(...sr.socketpair());
+    const ok = (err) => err instanceof TypeError || err instanceof RangeError || err instanceof sr.SocketError || err instanceof sr.KeyError;
+    let thrown = 0;
+    const attempt = (call, label) => {
+      try {
+        call();
+      } catch (err) {
+        thrown++;
+        assert.ok(ok(err), `${label} threw ${err && err.name}: ${err && err.message}`);
+      }
+    };
+    for (const name of ['SelectSelector', 'PollSelector', ...(sr.selectors.EpollSelector && process.platform === 'linux' ? ['EpollSelector'] : [])]) {
+      const sel = new sr.selectors[name]();
+      try {
+        sel.register(b, sr.selectors.EVENT_WRITE); // always ready: every valid timeout returns at once
+        for (const x of garbage) {
+          attempt(() => sel.register(x, sr.selectors.EVENT_READ), `${name}.register(${String(x)})`);
+          attempt(() => sel.register(a, x), `${name}.register(a, ${String(x)})`);
+          attempt(() => sel.modify(b, x), `${name}.modify(b, ${String(x)})`);
+          attempt(() => sel.unregister(x), `${name}.unregister(${String(x)})`);
+          attempt(() => sel.get_key(x), `${name}.get_key(${String(x)})`);
+          attempt(() => sel.select(x), `${name}.select(${String(x)})`);
+          try {
+            await sel.selectAsync(x);
+          } catch (err) {
+            thrown++;
+            assert.ok(ok(err), `${name}.selectAsync(${String(x)}) rejected with ${err && err.name}`);
+          }
+          if (sel.get_map().has(a)) sel.unregister(a);
+        }
+        assert.equal(sel.get_key(b).events, sr.selectors.EVENT_WRITE, 'the registration survived it all');
+      } finally {
+        sel.close();
+      }
+    }
+    for (const x of garbage) {
+      try {
+        await sr.selectAsync([], [b], [x], 0);
+      } catch (err) {
+        thrown++;
+        assert.ok(ok(err), `selectAsync(${String(x)}) rejected with ${err && err.name}`);
+      }
+      attempt(() => sr.resource.getrlimit(x), `getrlimit(${String(x)})`);
+      attempt(() => sr.resource.setrlimit(sr.resource.RLIMIT_NOFILE, [x, x]), `setrlimit(${String(x)})`);
+    }
+    // The native objects behind them check what they are given, whoever calls them.
+    const binding = require('bindings')({ bindings: 'select_reactor', module_root: require('./helpers/sockets').root });
+    const natives = [new binding.Poll(), ...(binding.Epoll ? [new binding.Epoll()] : [])];
+    for (const native of natives) {
+      for (const x of garbage) {
+        // A number is a valid descriptor, or a timeout (< 0 blocks); the rest must be refused.
+        if (typeof x === 'number' && !Number.isNaN(x)) continue;
+        for (const call of [() => native.register(x, 1), () => native.register(b.fileno(), x), () => native.modify(x, 1),
+          () => native.unregister(x), () => native.poll(x, new Int32Array(8)), () => native.poll(0, x),
+          () => native.pollAsync(x, 1, 1), () => binding.selectAsync(x, 0, 0, 0, 0, 1), () => binding.selectAsync(new Int32Array(1), 5, 0, 0, 0, x)]) {
+          attempt(call, 'native');
+        }
+      }
+      native.close?.();
+    }
+    assert.ok(thrown > 300, `${thrown} errors thrown`);
+    const [c, d] = opened.add(...sr.socketpair());
+    c.sendall('alive');
+    assert.equal(d.recv(5).toString(), 'alive');
+  });
 });

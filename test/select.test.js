@@ -107,3 +107,74 @@ describe('select', () => {
     assert.deepEqual(sr.select([], [], [], 0.01), [[], [], []]);
   });
 });
+
+describe('selectAsync', () => {
+  const opened = new Opened();
+  afterEach(() => opened.closeAll());
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('resolves with the same objects, in the order given, while a setInterval keeps ticking', async () => {
+    const [a, b] = opened.add(...sr.socketpair());
+    const [c, d] = opened.add(...sr.socketpair());
+    let ticks = 0;
+    const interval = setInterval(() => ticks++, 10);
+    try {
+      setTimeout(() => {
+        b.sendall('x');
+        d.sendall('y');
+      }, 300);
+      const [r, w, x] = await sr.selectAsync([c, a], [], [a], null);
+      assert.ok(r.length >= 1 && r.every((s) => s === a || s === c));
+      assert.deepEqual(w, []);
+      assert.deepEqual(x, []);
+    } finally {
+      clearInterval(interval);
+    }
+    assert.ok(ticks >= 5, `the event loop ran during the wait (${ticks} ticks)`);
+    const [r] = await sr.selectAsync([c, a], [], [], 1);
+    assert.deepEqual(r, [c, a], 'both, in the order given');
+  });
+
+  it('times out with three empty lists; 0 polls', async () => {
+    const [a] = opened.add(...sr.socketpair());
+    const t0 = Date.now();
+    assert.deepEqual(await sr.selectAsync([a], [], [], 0.2), [[], [], []]);
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 190 && ms < 5000, `waited ${ms} ms`);
+    assert.deepEqual(await sr.selectAsync([], [a], [], 0), [[], [a], []]);
+  });
+
+  it('closing a socket it waits on ends the wait with EBADF naming it; the number is held until then', async () => {
+    const [a, b] = opened.add(...sr.socketpair());
+    const fd = b.fileno();
+    const waiting = sr.selectAsync([a, b], [], [], 30);
+    await sleep(50);
+    const t0 = Date.now();
+    b.close();
+    const fresh = opened.add(sr.socket());
+    assert.notEqual(fresh.fileno(), fd, 'not reused while the worker thread may still wait on it');
+    await assert.rejects(waiting, (err) => err instanceof sr.SocketError && err.code === 'EBADF' && /rlist\[1\] is a closed socket/.test(err.message));
+    assert.ok(Date.now() - t0 < 5000, 'the close ended the wait');
+    assert.equal(opened.add(sr.socket()).fileno(), fd, 'released once the wait returned');
+  });
+
+  it('many calls at once each get their own answer', async () => {
+    const pairs = Array.from({ length: 8 }, () => opened.add(...sr.socketpair()));
+    const waits = pairs.map(([a]) => sr.selectAsync([a], [], [], 10));
+    pairs.forEach(([, b], i) => setTimeout(() => b.send('.'), 20 * i));
+    const answers = await Promise.all(waits);
+    answers.forEach(([r], i) => assert.deepEqual(r, [pairs[i][0]]));
+  });
+
+  it('rejects bad arguments with TypeError and RangeError, as select() throws them', async () => {
+    const [a] = opened.add(...sr.socketpair());
+    await assert.rejects(sr.selectAsync(null, [], []), TypeError);
+    await assert.rejects(sr.selectAsync(['3'], [], []), { name: 'TypeError', message: /rlist\[0\]/ });
+    await assert.rejects(sr.selectAsync([a], [a, 1024], []), { name: 'RangeError', message: /wlist\[1\].*FD_SETSIZE=1024/ });
+    await assert.rejects(sr.selectAsync([], [], [], -1), RangeError);
+    await assert.rejects(sr.selectAsync([], [], [], 'soon'), TypeError);
+    const b = sr.socket();
+    b.close();
+    await assert.rejects(sr.selectAsync([b], [], [], 0), { code: 'EBADF', message: /rlist\[0\] is a closed socket/ });
+  });
+});

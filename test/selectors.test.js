@@ -74,6 +74,7 @@ for (const name of backends) {
       assert.throws(() => sel.get_key(b), sr.KeyError);
       assert.throws(() => sel.register(b, 0), { name: 'RangeError', message: /Invalid events: 0/ });
       assert.throws(() => sel.register(b, 4), { name: 'RangeError', message: /Invalid events: 4/ });
+      assert.throws(() => sel.register(b, 2 ** 53), RangeError, 'not truncated to 0 by a bitwise operator');
       assert.throws(() => sel.register(b, 'read'), TypeError);
       assert.throws(() => sel.modify(a, 8), RangeError);
       assert.equal(sel.get_key(a).events, EVENT_READ, 'a refused modify changes nothing');
