@@ -5,12 +5,20 @@
  * mirrors; `// departs from Python:` marks where this one is deliberately different.
  *
  *   select-reactor echo-server [--host localhost] [--port 10000] [--quiet] [--trace] [--ui PORT]
+ *                              [--selector select|poll|epoll] [--workers N]
+ *
+ * `--selector` runs the same loop on the selectors module (echo-server-selectors.ts); `--workers`
+ * runs N of them on one port with SO_REUSEPORT (echo-workers.ts). Without them, this file's
+ * select() loop, as the classic has it, is the server.
  */
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, FD_SETSIZE } from '../constants';
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, FD_SETSIZE } from '../constants';
 import { InterruptedError, SocketError } from '../errors';
 import { select } from '../select';
 import { socket, interrupt_on, type Address, type Socket } from '../socket';
-import { parseOptions, portOption } from './options';
+import { backendOf, serve as serveOnSelector } from './echo-server-selectors';
+import { runWorkers, workerCount } from './echo-workers';
+import { raiseOpenFileLimit } from './limits';
+import { parseOptions, portOption, UsageError } from './options';
 import { sayer, writeAll } from './say';
 import { LiveView } from './live-view';
 import { tracer } from './trace';
@@ -20,8 +28,27 @@ function remove<T>(list: T[], item: T): void {
   if (i >= 0) list.splice(i, 1);
 }
 
-export function main(argv: string[]): number {
-  const { host, port, values } = parseOptions(argv, { quiet: { type: 'boolean' }, trace: { type: 'boolean' }, ui: { type: 'string' } });
+export function main(argv: string[]): number | Promise<number> {
+  const { host, port, values } = parseOptions(argv, {
+    quiet: { type: 'boolean' },
+    trace: { type: 'boolean' },
+    ui: { type: 'string' },
+    selector: { type: 'string' },
+    workers: { type: 'string' },
+    'reuse-port': { type: 'boolean' }, // given to the processes of --workers
+  });
+  const backend = values.selector === undefined ? null : backendOf(String(values.selector));
+  if (values.ui !== undefined && (backend !== null || values.workers !== undefined)) {
+    throw new UsageError('--ui shows the select() loop of one process: not with --selector or --workers');
+  }
+  if (values.workers !== undefined) return runWorkers(argv, host, port, workerCount(String(values.workers)));
+  // A descriptor per client: as many as the hard limit allows (select() cannot use more than FD_SETSIZE).
+  const limited = raiseOpenFileLimit(backend === null || backend === 'select' ? FD_SETSIZE : 10240);
+  if (limited !== null) writeAll(2, `echo-server: ${limited}\n`);
+  if (backend !== null) {
+    const options = { backend, quiet: values.quiet === true, trace: values.trace === true };
+    return serveOnSelector(host, port, { ...options, reusePort: values['reuse-port'] === true });
+  }
   const ui = values.ui === undefined ? null : new LiveView(host, portOption('--ui', values.ui));
   const say = sayer(2, values.quiet === true, ui?.log);
 
@@ -29,6 +56,7 @@ export function main(argv: string[]): number {
   const server = socket(AF_INET, SOCK_STREAM);
   // py: server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
   server.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  if (values['reuse-port'] === true && SO_REUSEPORT !== undefined) server.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
   // py: server.setblocking(False)
   server.setblocking(false);
   // py: server.bind(("localhost", port))
@@ -44,6 +72,10 @@ export function main(argv: string[]): number {
   }
   // py: server.listen(128)  -- the classic listen(5) stalls a burst of connects
   server.listen(128);
+  // departs from Python: SIGINT and SIGTERM end the blocking select() with InterruptedError
+  // (Python's KeyboardInterrupt), and the server closes every socket and exits 0. Taken over
+  // before "starting up" is said: whoever reads that line may signal at once.
+  interrupt_on('SIGINT', 'SIGTERM');
   // py: say("starting up on localhost port", port)
   // departs from Python: said once listening, so that it means "ready", shows the port the
   // kernel picked for --port 0, and is said even with --quiet: scripts need to know where to connect.
@@ -65,9 +97,6 @@ export function main(argv: string[]): number {
     s.close(); // the outbox (message_queues[s]) goes with the socket
   }
 
-  // departs from Python: SIGINT and SIGTERM end the blocking select() with InterruptedError
-  // (Python's KeyboardInterrupt), and the server closes every socket and exits 0.
-  interrupt_on('SIGINT', 'SIGTERM');
   try {
     // py: while inputs:
     while (inputs.length > 0) {

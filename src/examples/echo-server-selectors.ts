@@ -1,0 +1,227 @@
+/**
+ * The echo server on the selectors module: `echo-server --selector select|poll|epoll`. Block for
+ * block from docs/python/selectors_echo_server.py, which is select_echo_server.py rewritten the
+ * way the selectors documentation writes a server: each registered socket carries, as its key's
+ * data, the function to call when it is ready, and the loop only dispatches. It prints the same
+ * lines and keeps the same guarantees as the select() loop in echo-server.ts. `// py:` names the
+ * Python a block mirrors; `// departs from Python:` marks where this one is deliberately different.
+ *
+ *   select-reactor echo-server --selector epoll [--host localhost] [--port 10000] [--quiet] [--trace]
+ */
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT } from '../constants';
+import { InterruptedError, SocketError } from '../errors';
+import {
+  EpollSelector,
+  EVENT_READ,
+  EVENT_WRITE,
+  PollSelector,
+  SelectSelector,
+  type BaseSelector,
+} from '../selectors';
+import { socket, interrupt_on, type Address, type Socket } from '../socket';
+import { UsageError } from './options';
+import { sayer, writeAll } from './say';
+import { tracer } from './trace';
+
+/** What each registered socket's key carries: the function to call when it is ready. */
+type Callback = (s: Socket, mask: number) => void;
+
+const backends = {
+  select: SelectSelector<Callback>,
+  poll: PollSelector<Callback>,
+  epoll: EpollSelector<Callback>,
+} as const;
+
+export type Backend = keyof typeof backends;
+
+/** `--selector`'s value, checked. */
+export function backendOf(name: string): Backend {
+  if (!Object.hasOwn(backends, name)) {
+    throw new UsageError(`--selector must be select, poll or epoll, got ${name}`);
+  }
+  if (name === 'epoll' && process.platform !== 'linux') {
+    throw new UsageError('--selector epoll needs Linux; use poll here');
+  }
+  return name as Backend;
+}
+
+export interface Options {
+  backend: Backend;
+  quiet: boolean;
+  trace: boolean;
+  /** SO_REUSEPORT on the listener: set for the processes of --workers, which share one port. */
+  reusePort: boolean;
+}
+
+export function serve(host: string, port: number, { backend, quiet, trace: traced, reusePort }: Options): number {
+  const say = sayer(2, quiet);
+
+  // py: sel = selectors.DefaultSelector()  (or the backend --selector names)
+  const sel: BaseSelector<Callback> = new backends[backend]();
+
+  // py: server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+  const server = socket(AF_INET, SOCK_STREAM);
+  // py: server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+  server.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  if (reusePort && SO_REUSEPORT !== undefined) server.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+  // py: server.setblocking(False)
+  server.setblocking(false);
+  // py: server.bind(("localhost", port))
+  try {
+    server.bind([host, port]);
+  } catch (err) {
+    server.close();
+    sel.close();
+    if (!(err instanceof SocketError)) throw err;
+    const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
+    writeAll(2, `echo-server: cannot listen on ${host} port ${port}: ${why}\n`);
+    return 1;
+  }
+  // py: server.listen(128)
+  server.listen(128);
+  // departs from Python: SIGINT and SIGTERM end the blocking select() with InterruptedError
+  // (Python's KeyboardInterrupt), and the server closes every socket and exits 0. Taken over
+  // before "starting up" is said: whoever reads that line may signal at once.
+  interrupt_on('SIGINT', 'SIGTERM');
+  // departs from Python: said once listening (see echo-server.ts), even with --quiet.
+  sayer(2)('starting up on %s port %s', host, server.getsockname()[1]);
+
+  // py: message_queues = {}  -- each socket's outbox
+  const peers = new Map<Socket, Address>(); // py: peers = {}
+  const trace = traced ? tracer(server, peers) : null;
+
+  // py: def drop(s): forget a client everywhere and close it
+  function drop(s: Socket): void {
+    sel.unregister(s);
+    peers.delete(s);
+    s.close(); // the outbox (message_queues[s]) goes with the socket
+  }
+
+  // py: def accept(server, mask):
+  function accept(listener: Socket): void {
+    // py: connection, client_address = server.accept()
+    let connection: Socket, client_address: Address;
+    try {
+      [connection, client_address] = listener.accept();
+    } catch (err) {
+      // departs from Python: a client that connected and reset before accept(), or a wake-up
+      // another process won (--workers), costs that one connection, never the server.
+      if (err instanceof SocketError) return;
+      throw err;
+    }
+    say('new connection from %s', client_address);
+    // py: connection.setblocking(False)
+    connection.setblocking(false);
+    // py: sel.register(connection, selectors.EVENT_READ, serve)
+    try {
+      sel.register(connection, EVENT_READ, serveClient);
+    } catch (err) {
+      // departs from Python: SelectSelector cannot watch a descriptor >= FD_SETSIZE; refuse it.
+      if (!(err instanceof RangeError)) throw err;
+      say('closing %s: descriptor %s is past FD_SETSIZE', client_address, connection.fileno());
+      connection.close();
+      return;
+    }
+    // py: message_queues[connection] = queue.Queue()  -- the outbox comes with the socket
+    peers.set(connection, client_address);
+  }
+
+  // py: def serve(s, mask):
+  function serveClient(s: Socket, mask: number): void {
+    if (!peers.has(s)) return; // py: closed earlier in this round
+    // py: if mask & selectors.EVENT_READ:
+    if (mask & EVENT_READ) {
+      // py: data = s.recv(65536)
+      let data: Buffer;
+      try {
+        data = s.recv(65536);
+      } catch (err) {
+        // py: except ConnectionResetError:
+        if (!(err instanceof SocketError)) throw err;
+        say('closing %s after a reset', peers.get(s));
+        drop(s);
+        return;
+      }
+      if (data.length > 0) {
+        say('received "%r" from %s', data, peers.get(s));
+        // py: message_queues[s].put(data)
+        s.outbox.put(data);
+        // py: sel.modify(s, selectors.EVENT_READ | selectors.EVENT_WRITE, serve)
+        // (write interest only while bytes are queued: writable is almost always true)
+        sel.modify(s, EVENT_READ | EVENT_WRITE, serveClient);
+      } else if (s.outbox.empty()) {
+        say('closing %s after reading no data', peers.get(s));
+        drop(s);
+        return;
+      } else {
+        // py: sel.modify(s, selectors.EVENT_WRITE, serve)  -- the peer is done sending: stop
+        // reading, deliver what is still queued, then close.
+        sel.modify(s, EVENT_WRITE, serveClient);
+      }
+    }
+    // py: if mask & selectors.EVENT_WRITE:
+    if (mask & EVENT_WRITE) {
+      if (!s.outbox.empty()) {
+        // py: next_msg = message_queues[s].get_nowait(); sent = s.send(next_msg)
+        // departs from Python: one flush() writes all that is queued, in one gather write, and
+        // keeps in order whatever the kernel did not take (the reference re-queues by hand).
+        say('sending "%r" to %s', s.outbox.peek(), peers.get(s));
+        try {
+          s.outbox.flush();
+        } catch (err) {
+          // py: except (BrokenPipeError, ConnectionResetError):
+          if (!(err instanceof SocketError)) throw err;
+          say('closing %s after a failed send', peers.get(s));
+          drop(s);
+          return;
+        }
+      }
+      if (s.outbox.empty()) {
+        // py: except queue.Empty: say("output queue for", peers[s], "is empty")
+        say('output queue for %s is empty', peers.get(s));
+        if (sel.get_key(s).events & EVENT_READ) {
+          // py: sel.modify(s, selectors.EVENT_READ, serve)
+          sel.modify(s, EVENT_READ, serveClient);
+        } else {
+          // py: else: -- half-closed by the peer and fully answered: done
+          say('closing %s after reading no data', peers.get(s));
+          drop(s);
+        }
+      }
+    }
+  }
+
+  // py: sel.register(server, selectors.EVENT_READ, accept)
+  sel.register(server, EVENT_READ, accept);
+
+  try {
+    // py: while True:
+    for (;;) {
+      say('waiting for the next event');
+      // --trace: what goes in is what is registered for reading and for writing.
+      const watched = trace ? [...(sel.get_map()?.values() ?? [])] : [];
+      // py: events = sel.select()
+      const events = sel.select();
+      if (trace) {
+        const sockets = (keys: { fileobj: unknown }[]): Socket[] => keys.map((key) => key.fileobj as Socket);
+        trace(
+          sockets(watched.filter((key) => key.events & EVENT_READ)),
+          sockets(watched.filter((key) => key.events & EVENT_WRITE)),
+          sockets(events.filter(([, mask]) => mask & EVENT_READ).map(([key]) => key)),
+          sockets(events.filter(([, mask]) => mask & EVENT_WRITE).map(([key]) => key)),
+          [],
+        );
+      }
+      // py: for key, mask in events: callback = key.data; callback(key.fileobj, mask)
+      for (const [key, mask] of events) key.data(key.fileobj as Socket, mask);
+    }
+  } catch (err) {
+    if (!(err instanceof InterruptedError)) throw err;
+    say('%s: closing the listener and %s clients', err.signal, peers.size);
+  } finally {
+    server.close();
+    for (const s of peers.keys()) s.close();
+    sel.close();
+  }
+  return 0;
+}
