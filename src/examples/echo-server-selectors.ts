@@ -2,8 +2,10 @@
  * The echo server on the selectors module: `echo-server --selector select|poll|epoll`. Block for
  * block from docs/python/selectors_echo_server.py, which is select_echo_server.py rewritten the
  * way the selectors documentation writes a server: each registered socket carries, as its key's
- * data, the function to call when it is ready, and the loop only dispatches. It prints the same
- * lines and keeps the same guarantees as the select() loop in echo-server.ts. `// py:` names the
+ * data, the function to call when it is ready, the loop only dispatches, and what is received
+ * is sent back at once (libuv writes first too, and waits for writable only when the kernel
+ * refuses). It prints the same lines and keeps the same guarantees as the select() loop in
+ * echo-server.ts. `// py:` names the
  * Python a block mirrors; `// departs from Python:` marks where this one is deliberately different.
  *
  *   select-reactor echo-server --selector epoll [--host localhost] [--port 10000] [--quiet] [--trace]
@@ -126,6 +128,41 @@ export function serve(host: string, port: number, { backend, quiet, trace: trace
     peers.set(connection, client_address);
   }
 
+  // py: def send_queued(s):  -- what is queued, now, as far as the kernel takes it; write
+  // interest only while something is left (writable is almost always true: watched while idle,
+  // it would make select() return at once, and the loop spin).
+  function sendQueued(s: Socket): void {
+    if (!s.outbox.empty()) {
+      // py: next_msg = message_queues[s].get_nowait(); sent = s.send(next_msg)
+      // departs from Python: one flush() writes all that is queued, in one gather write, and
+      // keeps in order whatever the kernel did not take (the reference re-queues by hand).
+      say('sending "%r" to %s', s.outbox, peers.get(s)); // the outbox is only peeked at when printed
+      try {
+        s.outbox.flush();
+      } catch (err) {
+        // py: except (BrokenPipeError, ConnectionResetError):
+        if (!(err instanceof SocketError)) throw err;
+        say('closing %s after a failed send', peers.get(s));
+        drop(s);
+        return;
+      }
+    }
+    const { events } = sel.get_key(s);
+    const reading = events & EVENT_READ; // py: reading = sel.get_key(s).events & selectors.EVENT_READ
+    if (s.outbox.empty()) {
+      say('output queue for %s is empty', peers.get(s));
+      if (!reading) {
+        // py: if not reading: -- half-closed by the peer and fully answered: done
+        say('closing %s after reading no data', peers.get(s));
+        drop(s);
+        return;
+      }
+    }
+    // py: events = reading | (0 if message_queues[s].empty() else selectors.EVENT_WRITE)
+    const wanted = reading | (s.outbox.empty() ? 0 : EVENT_WRITE);
+    if (wanted !== events) sel.modify(s, wanted, serveClient);
+  }
+
   // py: def serve(s, mask):
   function serveClient(s: Socket, mask: number): void {
     if (!peers.has(s)) return; // py: closed earlier in this round
@@ -146,48 +183,19 @@ export function serve(host: string, port: number, { backend, quiet, trace: trace
         say('received "%r" from %s', data, peers.get(s));
         // py: message_queues[s].put(data)
         s.outbox.put(data);
-        // py: sel.modify(s, selectors.EVENT_READ | selectors.EVENT_WRITE, serve)
-        // (write interest only while bytes are queued: writable is almost always true)
-        sel.modify(s, EVENT_READ | EVENT_WRITE, serveClient);
+        // py: send_queued(s)  -- at once, as the selectors documentation's echo server does
+        sendQueued(s);
       } else if (s.outbox.empty()) {
         say('closing %s after reading no data', peers.get(s));
         drop(s);
-        return;
       } else {
         // py: sel.modify(s, selectors.EVENT_WRITE, serve)  -- the peer is done sending: stop
         // reading, deliver what is still queued, then close.
         sel.modify(s, EVENT_WRITE, serveClient);
       }
-    }
-    // py: if mask & selectors.EVENT_WRITE:
-    if (mask & EVENT_WRITE) {
-      if (!s.outbox.empty()) {
-        // py: next_msg = message_queues[s].get_nowait(); sent = s.send(next_msg)
-        // departs from Python: one flush() writes all that is queued, in one gather write, and
-        // keeps in order whatever the kernel did not take (the reference re-queues by hand).
-        say('sending "%r" to %s', s.outbox.peek(), peers.get(s));
-        try {
-          s.outbox.flush();
-        } catch (err) {
-          // py: except (BrokenPipeError, ConnectionResetError):
-          if (!(err instanceof SocketError)) throw err;
-          say('closing %s after a failed send', peers.get(s));
-          drop(s);
-          return;
-        }
-      }
-      if (s.outbox.empty()) {
-        // py: except queue.Empty: say("output queue for", peers[s], "is empty")
-        say('output queue for %s is empty', peers.get(s));
-        if (sel.get_key(s).events & EVENT_READ) {
-          // py: sel.modify(s, selectors.EVENT_READ, serve)
-          sel.modify(s, EVENT_READ, serveClient);
-        } else {
-          // py: else: -- half-closed by the peer and fully answered: done
-          say('closing %s after reading no data', peers.get(s));
-          drop(s);
-        }
-      }
+    } else if (mask & EVENT_WRITE) {
+      // py: elif mask & selectors.EVENT_WRITE: send_queued(s)
+      sendQueued(s);
     }
   }
 
