@@ -15,6 +15,7 @@ const { sr, closedPort } = require('./helpers/sockets');
 const python = spawnSync('python3', ['--version']).status === 0 ? 'python3' : null;
 const reference = path.resolve(__dirname, '../docs/python/selectors_echo_server.py');
 const backends = ['select', 'poll', ...(process.platform === 'linux' ? ['epoll'] : [])];
+const defaultBackend = backends.at(-1); // DefaultSelector's: epoll on Linux, else poll
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Opens `n` connections in batches below the listen backlog (128: a SYN past it waits a 1 s retransmit), resolving with the sockets. */
@@ -155,8 +156,8 @@ for (const backend of backends) {
       sock.write(payload);
       for (let i = 0; i < 400 && sock.writableLength > 0; i++) await sleep(25);
       await sleep(200);
-      const stalled = await cpuMsDuring(server.child.pid, 500);
-      assert.ok(stalled < 100, `${stalled} ms of CPU in 500 ms while the peer read nothing`);
+      const stalled = await cpuMsDuring(server.child.pid, 400);
+      assert.ok(stalled < 80, `${stalled} ms of CPU in 400 ms while the peer read nothing`);
       // Now it reads: everything comes back, in order, so the rest was written when writable.
       const chunks = [];
       let got = 0;
@@ -169,8 +170,8 @@ for (const backend of backends) {
         sock.resume();
       });
       assert.ok(Buffer.concat(chunks).equals(payload));
-      const idle = await cpuMsDuring(server.child.pid, 500);
-      assert.ok(idle < 100, `${idle} ms of CPU in 500 ms while idle`);
+      const idle = await cpuMsDuring(server.child.pid, 400);
+      assert.ok(idle < 80, `${idle} ms of CPU in 400 ms while idle`);
       sock.destroy();
       await server.stop();
     });
@@ -202,7 +203,8 @@ for (const backend of backends) {
     });
 
     it('says the same lines as the Python selectors reference for the same session', async function () {
-      if (!python) this.skip();
+      // The loop is the same code on every backend: compared once, on the default one.
+      if (!python || backend !== defaultBackend) this.skip();
       const port = closedPort();
       const py = spawn(python, [reference, String(port), '--selector', backend], { stdio: ['ignore', 'pipe', 'pipe'] });
       let pyOut = '';
