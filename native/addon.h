@@ -55,8 +55,8 @@ struct AddonData {
   // Every live Handle of this environment, by id. Shared with each Handle, whose destructor
   // removes itself, so that the table outlives them whatever order teardown takes.
   std::shared_ptr<HandleTable> handles = std::make_shared<HandleTable>();
-  std::vector<AsyncWait*> waits;          // async waits in progress (wait.cc), for close() to consult
-  std::unique_ptr<WaitPool> pool;         // the threads they run on, made on first use (wait.cc)
+  std::vector<AsyncWait*> waits;   // async waits in progress (wait.cc), for close() to consult
+  std::unique_ptr<WaitPool> pool;  // the threads they run on, made on first use (wait.cc)
   AddonData();
   ~AddonData();  // in wait.cc, where WaitPool is complete
 };
