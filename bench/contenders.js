@@ -86,6 +86,12 @@ const contenders = [
     cells: manyConnections,
     available: echoServerTakes('--workers', '2'),
   }),
+  // Each worker on epoll: two processes past FD_SETSIZE, in the 10,000-connection cell too.
+  ours('ours-workers-epoll', 'select-reactor, 2 workers, epoll', ['--workers', '2', '--selector', 'epoll'], {
+    maxConns: Infinity,
+    cells: manyConnections,
+    available: echoServerTakes('--workers', '2', '--selector', 'epoll'),
+  }),
 ];
 
 /** The contender every ratio is taken against, and the ceiling of the select() design. */

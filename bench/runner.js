@@ -126,13 +126,37 @@ function rssKiB(pid) {
 
 /**
  * CPU seconds the process has used, user and system, all threads (/proc, in USER_HZ ticks, which
- * Linux fixes at 100 per second for this interface).
+ * Linux fixes at 100 per second for this interface), and its children's: the processes of
+ * `echo-server --workers N` do the serving, their parent only waits for them.
  */
 function cpuSeconds(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  let seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+  for (const child of childrenOf(pid)) {
+    try {
+      seconds += cpuSeconds(child);
+    } catch {
+      // It has just exited: what it used is gone with it.
+    }
+  }
+  return seconds;
+}
+
+/** The live children of a process, from each of its threads' /proc children list. */
+function childrenOf(pid) {
+  const children = [];
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    let list;
+    try {
+      list = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    } catch {
+      continue; // the thread has ended
+    }
+    if (list) children.push(...list.split(' ').map(Number));
+  }
+  return children;
 }
 
 /**
