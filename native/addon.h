@@ -4,6 +4,7 @@
 
 #include <napi.h>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -221,6 +222,14 @@ class Handle : public Napi::ObjectWrap<Handle> {
 
 // ---- sys.cc: the POSIX layer. Plain functions: results >= 0, or -errno. No N-API here. ---------
 double sr_now();  // CLOCK_MONOTONIC, seconds
+// The timeout for poll() and epoll_wait() that ends at `deadline` (monotonic seconds, < 0 for
+// none): -1 for none, else the milliseconds left rounded up, so that a wait never ends early and
+// never spins on 0 ms.
+int WaitMillis(double deadline);
+// poll() until something in `fds` is ready or `deadline` passes (< 0 for none, 0 not to wait).
+// Returns the number ready, 0 at the deadline, or -errno. EINTR is retried with the time left
+// (PEP 475): where a caught signal must end the wait, its self-pipe is among `fds`.
+int sr_poll(pollfd* fds, size_t n, double deadline);
 // Waits until `fd` is ready for `events` (POLLIN/POLLOUT), until `deadline` (monotonic seconds,
 // < 0 = forever), also watching `wake_fd` when >= 0. Returns 1 ready, 0 timed out, SR_WOKEN when
 // wake_fd fired, or -errno. EINTR is retried with the remaining time.

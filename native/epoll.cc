@@ -169,7 +169,7 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
         // too), so this call waits in poll() on the epoll descriptor, which is readable when
         // events are ready, beside the pipe; then it collects the events without waiting.
         pollfd pfd[2] = {{epfd, POLLIN, 0}, {wake, POLLIN, 0}};
-        n = PollForEpoll(pfd, deadline);
+        n = sr_poll(pfd, 2, deadline);
         if (n < 0) ThrowSys(env, "poll", -n);
         if (pfd[1].revents) {
           if (int signo = TakeSignal(true)) ThrowInterrupted(env, "epoll_wait", signo);
@@ -192,16 +192,6 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
       out[2 * i + 1] = static_cast<int32_t>(events_[i].events);
     }
     return Napi::Number::New(env, n);
-  }
-
-  static int PollForEpoll(pollfd* pfd, double deadline) {
-    for (;;) {
-      int r = poll(pfd, 2, WaitMillis(deadline));
-      if (r < 0 && errno == EINTR) continue;  // the pipe says whether the signal was one we catch
-      if (r < 0) return -errno;
-      if (r == 0 && deadline > 0 && sr_now() < deadline) continue;
-      return r;
-    }
   }
 
   // pollAsync(timeout: seconds, < 0 blocks, maxevents, wakeFd) -> Promise<[pairs: Int32Array, closed]>

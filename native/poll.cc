@@ -17,20 +17,7 @@ namespace sr {
 
 namespace {
 
-// ---- the system call --------------------------------------------------------------------------
-
-// poll() until something is ready or `deadline` passes (monotonic seconds; < 0 for none, 0 not to
-// wait). Returns the number ready, 0 at the deadline, or -errno. EINTR is retried with the time
-// left (PEP 475): where a caught signal must end the wait, its self-pipe is among `fds`.
-int sr_poll(pollfd* fds, size_t n, double deadline) {
-  for (;;) {
-    int r = poll(fds, static_cast<nfds_t>(n), WaitMillis(deadline));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return -errno;
-    if (r == 0 && deadline > 0 && sr_now() < deadline) continue;  // woke a little early
-    return r;
-  }
-}
+// ---- the system call: sr_poll(), in sys.cc (epoll.cc waits in it too) ----------------------------
 
 // The ready entries of `fds` as (fd, revents) pairs into `out`, at most `max` of them.
 size_t CollectReady(const pollfd* fds, size_t n, int32_t* out, size_t max) {

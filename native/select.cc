@@ -25,41 +25,78 @@ std::string EntryName(size_t i, const size_t counts[3]) {
   return "?";
 }
 
-// select(fds: Int32Array, nr, nw, nx, timeout: seconds, < 0 blocks, ready: Uint8Array) -> count
-// ready[i] is set to 1 when fds[i] is ready for what its list asks.
-Napi::Value JS_select(const Napi::CallbackInfo& info) {
+// What select() and selectAsync() take first: fds (Int32Array), nr, nw, nx, timeout (seconds, < 0
+// blocks). All of it is checked, every descriptor against FD_SETSIZE too, before any FD_SET: an
+// FD_SET past FD_SETSIZE writes out of bounds.
+struct SelectArgs {
+  Napi::Int32Array fds;
+  size_t counts[3];
+  size_t total;
+  double timeout;
+};
+
+SelectArgs ArgSelect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  SelectArgs a;
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     throw Napi::TypeError::New(env, "Expected fds to be an Int32Array");
-  Napi::Int32Array fds = info[0].As<Napi::Int32Array>();
-  size_t counts[3];
-  for (int l = 0; l < 3; l++) counts[l] = static_cast<size_t>(ArgInt(info[1 + l], kListNames[l], 0, INT32_MAX));
-  size_t total = counts[0] + counts[1] + counts[2];
-  if (total > fds.ElementLength()) throw Napi::RangeError::New(env, "Expected fds to hold every list's descriptors");
-  if (!info[4].IsNumber()) throw Napi::TypeError::New(env, "Expected timeout to be a number");
-  double timeout = info[4].As<Napi::Number>().DoubleValue();
-  if (std::isnan(timeout)) throw Napi::TypeError::New(env, "Expected timeout to be a number");
-  if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-    throw Napi::TypeError::New(env, "Expected ready to be a Uint8Array");
-  Napi::Uint8Array ready = info[5].As<Napi::Uint8Array>();
-  if (ready.ElementLength() < total) throw Napi::RangeError::New(env, "Expected ready to be as long as fds");
+  a.fds = info[0].As<Napi::Int32Array>();
+  for (int l = 0; l < 3; l++) a.counts[l] = static_cast<size_t>(ArgInt(info[1 + l], kListNames[l], 0, INT32_MAX));
+  a.total = a.counts[0] + a.counts[1] + a.counts[2];
+  if (a.total > a.fds.ElementLength())
+    throw Napi::RangeError::New(env, "Expected fds to hold every list's descriptors");
+  if (!info[4].IsNumber() || std::isnan(info[4].As<Napi::Number>().DoubleValue()))
+    throw Napi::TypeError::New(env, "Expected timeout to be a number");
+  a.timeout = info[4].As<Napi::Number>().DoubleValue();
+  for (size_t i = 0; i < a.total; i++) {
+    int fd = a.fds[i];
+    if (fd < 0 || fd >= FD_SETSIZE)
+      throw Napi::RangeError::New(env, "Expected " + EntryName(i, a.counts) + " to be a descriptor in [0, " +
+                                           std::to_string(FD_SETSIZE) + "), got " + std::to_string(fd));
+  }
+  return a;
+}
 
-  // Every descriptor is checked before any FD_SET: FD_SET past FD_SETSIZE writes out of bounds.
-  fd_set sets[3];
+// The three sets for descriptors already checked; returns the highest descriptor, or -1.
+int FillSets(const int32_t* fds, const size_t counts[3], fd_set sets[3]) {
   int maxfd = -1;
   for (int l = 0; l < 3; l++) FD_ZERO(&sets[l]);
-  for (size_t i = 0, l = 0, in_list = 0; i < total; i++, in_list++) {
+  for (size_t i = 0, l = 0, in_list = 0; i < counts[0] + counts[1] + counts[2]; i++, in_list++) {
     while (in_list >= counts[l]) {
       l++;
       in_list = 0;
     }
-    int fd = fds[i];
-    if (fd < 0 || fd >= FD_SETSIZE)
-      throw Napi::RangeError::New(env, "Expected " + EntryName(i, counts) + " to be a descriptor in [0, " +
-                                           std::to_string(FD_SETSIZE) + "), got " + std::to_string(fd));
-    FD_SET(fd, &sets[l]);
-    if (fd > maxfd) maxfd = fd;
+    FD_SET(fds[i], &sets[l]);
+    maxfd = std::max(maxfd, static_cast<int>(fds[i]));
   }
+  return maxfd;
+}
+
+// select()'s timeval for what is left until `deadline`, or nullptr for none.
+timeval* TimeLeft(double deadline, timeval* tv) {
+  if (deadline < 0) return nullptr;
+  double left = std::max(0.0, deadline - sr_now());
+  if (left > 1e8) left = 1e8;  // timeval's range; over three years is "a long time" enough
+  tv->tv_sec = static_cast<time_t>(left);
+  tv->tv_usec = static_cast<suseconds_t>((left - static_cast<double>(tv->tv_sec)) * 1e6);
+  return tv;
+}
+
+// select(fds: Int32Array, nr, nw, nx, timeout: seconds, < 0 blocks, ready: Uint8Array) -> count
+// ready[i] is set to 1 when fds[i] is ready for what its list asks.
+Napi::Value JS_select(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SelectArgs a = ArgSelect(info);
+  if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw Napi::TypeError::New(env, "Expected ready to be a Uint8Array");
+  Napi::Uint8Array ready = info[5].As<Napi::Uint8Array>();
+  if (ready.ElementLength() < a.total) throw Napi::RangeError::New(env, "Expected ready to be as long as fds");
+  const Napi::Int32Array& fds = a.fds;
+  const size_t* counts = a.counts;
+  size_t total = a.total;
+  double timeout = a.timeout;
+  fd_set sets[3];
+  int maxfd = FillSets(fds.Data(), counts, sets);
 
   int wake = Data(env)->interruptible && timeout != 0 ? SignalWakeFd() : -1;
   if (wake >= FD_SETSIZE) wake = -1;
@@ -72,15 +109,8 @@ Napi::Value JS_select(const Napi::CallbackInfo& info) {
     // select() overwrites its sets with the answer, so each try starts from a copy.
     for (int l = 0; l < 3; l++) out[l] = sets[l];
     if (wake >= 0) FD_SET(wake, &out[0]);
-    timeval tv, *tvp = nullptr;
-    if (deadline >= 0) {
-      double left = std::max(0.0, deadline - sr_now());
-      if (left > 1e8) left = 1e8;  // timeval's range; over three years is "a long time" enough
-      tv.tv_sec = static_cast<time_t>(left);
-      tv.tv_usec = static_cast<suseconds_t>((left - static_cast<double>(tv.tv_sec)) * 1e6);
-      tvp = &tv;
-    }
-    int n = select(std::max(maxfd, wake) + 1, &out[0], &out[1], &out[2], tvp);
+    timeval tv;
+    int n = select(std::max(maxfd, wake) + 1, &out[0], &out[1], &out[2], TimeLeft(deadline, &tv));
     if (n < 0 && errno == EINTR) {
       // PEP 475: retry with what is left of the timeout, unless a caught signal ends the call.
       if (wake >= 0) {
@@ -118,34 +148,14 @@ Napi::Value JS_select(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, count);
 }
 
-// select()'s timeval for what is left until `deadline`, or nullptr for none.
-timeval* TimeLeft(double deadline, timeval* tv) {
-  if (deadline < 0) return nullptr;
-  double left = std::max(0.0, deadline - sr_now());
-  if (left > 1e8) left = 1e8;  // timeval's range; over three years is "a long time" enough
-  tv->tv_sec = static_cast<time_t>(left);
-  tv->tv_usec = static_cast<suseconds_t>((left - static_cast<double>(tv->tv_sec)) * 1e6);
-  return tv;
-}
-
 // The wait of selectAsync(), on a worker thread. Its sets are built on the main thread from the
 // caller's descriptors, already checked against FD_SETSIZE.
 class SelectWait : public AsyncWait {
  public:
-  SelectWait(Napi::Env env, std::vector<int> fds, const size_t counts[3], double timeout, int wake_fd)
+  SelectWait(Napi::Env env, std::vector<int32_t> fds, const size_t counts[3], double timeout, int wake_fd)
       : AsyncWait(env, "select", wake_fd, timeout), fds_(std::move(fds)), ready_(fds_.size()) {
-    for (int l = 0; l < 3; l++) {
-      counts_[l] = counts[l];
-      FD_ZERO(&sets_[l]);
-    }
-    for (size_t i = 0, l = 0, in_list = 0; i < fds_.size(); i++, in_list++) {
-      while (in_list >= counts_[l]) {
-        l++;
-        in_list = 0;
-      }
-      FD_SET(fds_[i], &sets_[l]);
-      maxfd_ = std::max(maxfd_, fds_[i]);
-    }
+    for (int l = 0; l < 3; l++) counts_[l] = counts[l];
+    maxfd_ = FillSets(fds_.data(), counts_, sets_);
   }
 
  protected:
@@ -190,7 +200,7 @@ class SelectWait : public AsyncWait {
   }
 
  private:
-  std::vector<int> fds_;
+  std::vector<int32_t> fds_;
   size_t counts_[3];
   fd_set sets_[3];
   int maxfd_ = -1;
@@ -203,25 +213,10 @@ class SelectWait : public AsyncWait {
 // `wakeFd` is the write end of a self-pipe whose read end is among the descriptors; closing any of
 // them during the wait writes to it, which ends the wait (wait.h).
 Napi::Value JS_selectAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Napi::TypeError::New(env, "Expected fds to be an Int32Array");
-  Napi::Int32Array array = info[0].As<Napi::Int32Array>();
-  size_t counts[3];
-  for (int l = 0; l < 3; l++) counts[l] = static_cast<size_t>(ArgInt(info[1 + l], kListNames[l], 0, INT32_MAX));
-  size_t total = counts[0] + counts[1] + counts[2];
-  if (total > array.ElementLength()) throw Napi::RangeError::New(env, "Expected fds to hold every list's descriptors");
-  if (!info[4].IsNumber() || std::isnan(info[4].As<Napi::Number>().DoubleValue()))
-    throw Napi::TypeError::New(env, "Expected timeout to be a number");
-  double timeout = info[4].As<Napi::Number>().DoubleValue();
+  SelectArgs a = ArgSelect(info);
   int wake_fd = static_cast<int>(ArgInt(info[5], "wakeFd", 0, INT32_MAX));
-  std::vector<int> fds(array.Data(), array.Data() + total);  // a copy: the wait outlives this call
-  for (size_t i = 0; i < total; i++) {
-    if (fds[i] < 0 || fds[i] >= FD_SETSIZE)
-      throw Napi::RangeError::New(env, "Expected " + EntryName(i, counts) + " to be a descriptor in [0, " +
-                                           std::to_string(FD_SETSIZE) + "), got " + std::to_string(fds[i]));
-  }
-  return (new SelectWait(env, std::move(fds), counts, timeout, wake_fd))->Start();
+  std::vector<int32_t> fds(a.fds.Data(), a.fds.Data() + a.total);  // a copy: the wait outlives this call
+  return (new SelectWait(info.Env(), std::move(fds), a.counts, a.timeout, wake_fd))->Start();
 }
 
 }  // namespace

@@ -24,6 +24,23 @@ double sr_now() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+int WaitMillis(double deadline) {
+  if (deadline < 0) return -1;
+  double left = deadline - sr_now();
+  if (left <= 0) return 0;
+  return left > 2e6 ? 2000000000 : static_cast<int>(std::ceil(left * 1000));
+}
+
+int sr_poll(pollfd* fds, size_t n, double deadline) {
+  for (;;) {
+    int r = poll(fds, static_cast<nfds_t>(n), WaitMillis(deadline));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -errno;
+    if (r == 0 && deadline > 0 && sr_now() < deadline) continue;  // woke a little early
+    return r;
+  }
+}
+
 int sr_wait(int fd, short events, double deadline, int wake_fd) {
   pollfd pfd[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
   nfds_t n = wake_fd >= 0 ? 2 : 1;

@@ -5,7 +5,6 @@
 #include "wait.h"
 
 #include <algorithm>
-#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -122,13 +121,6 @@ class WaitPool {
 
 AddonData::AddonData() = default;
 AddonData::~AddonData() = default;
-
-int WaitMillis(double deadline) {
-  if (deadline < 0) return -1;
-  double left = deadline - sr_now();
-  if (left <= 0) return 0;
-  return left > 2e6 ? 2000000000 : static_cast<int>(std::ceil(left * 1000));
-}
 
 bool DeferClose(Napi::Env env, int fd) {
   std::vector<AsyncWait*>& waits = Data(env)->waits;

@@ -95,8 +95,4 @@ class AsyncWait {
   std::vector<std::shared_ptr<DeferredClose>> deferred_closes_;
 };
 
-// The timeout for poll() and epoll_wait() that ends at `deadline`: -1 for none, else the
-// milliseconds left rounded up, so that a wait never ends early and never spins on 0 ms.
-int WaitMillis(double deadline);
-
 }  // namespace sr
