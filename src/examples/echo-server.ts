@@ -5,12 +5,14 @@
  * mirrors; `// departs from Python:` marks where this one is deliberately different.
  *
  *   select-reactor echo-server [--host localhost] [--port 10000] [--quiet] [--trace] [--ui PORT]
+ *                              [--max-queue BYTES]
  */
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, FD_SETSIZE } from '../constants';
 import { InterruptedError, SocketError } from '../errors';
 import { select } from '../select';
 import { socket, interrupt_on, type Address, type Socket } from '../socket';
-import { parseOptions, portOption } from './options';
+import { AcceptGuard } from './descriptors';
+import { parseOptions, portOption, UsageError } from './options';
 import { sayer, writeAll } from './say';
 import { LiveView } from './live-view';
 import { tracer } from './trace';
@@ -20,10 +22,31 @@ function remove<T>(list: T[], item: T): void {
   if (i >= 0) list.splice(i, 1);
 }
 
+/** A client's outbox may hold this much before the server stops reading from it (--max-queue). */
+export const defaultMaxQueue = 1 << 20;
+
+function byteCount(text: string | boolean | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (typeof text !== 'string' || !/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new UsageError(`--max-queue must be a number of bytes (an integer >= 0), got ${String(text)}`);
+  }
+  return n;
+}
+
 export function main(argv: string[]): number {
-  const { host, port, values } = parseOptions(argv, { quiet: { type: 'boolean' }, trace: { type: 'boolean' }, ui: { type: 'string' } });
+  const { host, port, values } = parseOptions(argv, {
+    quiet: { type: 'boolean' },
+    trace: { type: 'boolean' },
+    ui: { type: 'string' },
+    'max-queue': { type: 'string' },
+  });
+  const maxQueue = byteCount(values['max-queue'], defaultMaxQueue);
+  const lowWater = Math.floor(maxQueue / 2);
   const ui = values.ui === undefined ? null : new LiveView(host, portOption('--ui', values.ui));
   const say = sayer(2, values.quiet === true, ui?.log);
+  // Conditions an operator must hear about (refused connections) are said even with --quiet.
+  const warn = sayer(2, false, ui?.log);
 
   // py: server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
   const server = socket(AF_INET, SOCK_STREAM);
@@ -52,6 +75,8 @@ export function main(argv: string[]): number {
   const inputs: Socket[] = [server]; // py: inputs = [server]  (sockets we expect to read from)
   const outputs: Socket[] = []; // py: outputs = []  (sockets we expect to write to)
   const peers = new Map<Socket, Address>(); // py: peers = {}  (getpeername() fails once the peer is gone)
+  const paused = new Set<Socket>(); // clients not read from while their outbox is too full
+  const guard = new AcceptGuard(server, warn); // EMFILE/ENFILE on accept(): see descriptors.ts
   const trace = values.trace === true ? tracer(server, peers) : null;
   // --ui: the live view's sockets ride along in this loop's select() (live-view.ts).
   ui?.watch(server, peers);
@@ -62,7 +87,30 @@ export function main(argv: string[]): number {
     remove(inputs, s);
     remove(outputs, s);
     peers.delete(s);
+    paused.delete(s);
     s.close(); // the outbox (message_queues[s]) goes with the socket
+  }
+
+  // departs from Python: backpressure. A client that sends and never reads would make its queue,
+  // and our memory, grow without bound. So, checked after every put() and every flush():
+  //   - above the high-water mark (--max-queue) we stop reading from it: it leaves `inputs`, its
+  //     bytes wait in the kernel's buffers, and its own send() blocks, which is the point;
+  //   - once its outbox has drained to the low-water mark (half the high one) it is read again.
+  // A client that half-closed has left `inputs` for good and is never in `paused`, so it is never
+  // put back. A paused client always has bytes queued, so it stays in `outputs` (a reset is seen
+  // there), and it is back in `inputs` before its outbox can be empty: the close-on-empty rule
+  // below never closes a client just because it was paused.
+  function backpressure(s: Socket): void {
+    const pending = s.outbox.pending;
+    if (!paused.has(s) && pending > maxQueue && inputs.includes(s)) {
+      remove(inputs, s);
+      paused.add(s);
+      say('not reading from %s: %s bytes queued', peers.get(s), pending);
+    } else if (paused.has(s) && pending <= lowWater) {
+      paused.delete(s);
+      inputs.push(s);
+      say('reading from %s again: %s bytes queued', peers.get(s), pending);
+    }
   }
 
   // departs from Python: SIGINT and SIGTERM end the blocking select() with InterruptedError
@@ -70,10 +118,13 @@ export function main(argv: string[]): number {
   interrupt_on('SIGINT', 'SIGTERM');
   try {
     // py: while inputs:
-    while (inputs.length > 0) {
+    // departs from Python: the listener may be out of `inputs` for a moment (out of descriptors).
+    while (inputs.length > 0 || guard.paused) {
+      guard.resume(inputs);
       say('waiting for the next event');
       // py: readable, writable, exceptional = select.select(inputs, outputs, inputs)
-      const [readable, writable, exceptional] = (ui?.select ?? select)(inputs, outputs, inputs);
+      // departs from Python: a timeout only while the listener is paused; null (block) otherwise.
+      const [readable, writable, exceptional] = (ui?.select ?? select)(inputs, outputs, inputs, guard.timeout());
       trace?.(inputs, outputs, readable, writable, exceptional);
 
       // py: for s in readable:
@@ -84,15 +135,19 @@ export function main(argv: string[]): number {
           try {
             [connection, client_address] = s.accept();
           } catch (err) {
+            // departs from Python: out of descriptors (EMFILE/ENFILE), the waiting connections
+            // are closed (or the listener paused) instead of spinning or dying.
+            if (guard.exhausted(err, inputs)) continue;
             // departs from Python: a client that connected and reset before accept(), or a
             // wake-up another process won, costs that one connection, never the server.
             if (err instanceof SocketError) continue;
             throw err;
           }
+          guard.accepted();
           say('new connection from %s', client_address);
           // departs from Python: select() cannot watch a descriptor >= FD_SETSIZE; refuse it.
           if (connection.fileno() >= FD_SETSIZE) {
-            say('closing %s: descriptor %s is past FD_SETSIZE', client_address, connection.fileno());
+            warn('closing %s: descriptor %s is past FD_SETSIZE', client_address, connection.fileno());
             connection.close();
             continue;
           }
@@ -120,6 +175,7 @@ export function main(argv: string[]): number {
             s.outbox.put(data);
             // py: if s not in outputs: outputs.append(s)
             if (!outputs.includes(s)) outputs.push(s);
+            backpressure(s);
           } else {
             // py: inputs.remove(s)  -- the peer is done sending
             remove(inputs, s);
@@ -149,6 +205,7 @@ export function main(argv: string[]): number {
           drop(s);
           continue;
         }
+        backpressure(s);
         // departs from Python: a socket sits in outputs only while its outbox holds bytes.
         // Writable is almost always true, so an idle socket left in outputs makes select()
         // return at once, and the loop spins.
@@ -175,6 +232,7 @@ export function main(argv: string[]): number {
     if (!(err instanceof InterruptedError)) throw err;
     say('%s: closing the listener and %s clients', err.signal, peers.size);
   } finally {
+    guard.close();
     server.close();
     for (const s of peers.keys()) s.close();
     ui?.close();
