@@ -60,6 +60,7 @@ function oneConnection(port) {
   return new Promise((resolve) => {
     const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     let got = 0;
+    let sent = false;
     let done = false;
     const finish = (ok, kind) => {
       if (done) return;
@@ -68,9 +69,19 @@ function oneConnection(port) {
       sock.destroy();
       resolve(ok);
     };
-    sock.on('error', (err) => finish(false, err.code || err.message));
+    sock.on('error', (err) => finish(false, `${err.code || err.message} after ${got} of ${size} bytes${sent ? '' : ', before connecting'}`));
     sock.on('data', (data) => {
-      if (!data.equals(payload.subarray(got, got + data.length))) return finish(false, 'mismatch');
+      if (got + data.length > size) return finish(false, `${got + data.length} bytes back of ${size} sent`);
+      if (!data.equals(payload.subarray(got, got + data.length))) {
+        // Say what came instead: bytes of this payload from elsewhere (lost or repeated bytes), or
+        // bytes from some other payload (another connection's), or neither.
+        let at = 0;
+        while (at < data.length && data[at] === payload[got + at]) at++;
+        const probe = data.subarray(at, at + 32);
+        const own = probe.length >= 8 ? payload.indexOf(probe) : -1;
+        const where = own >= 0 ? `own byte ${own}` : pool.indexOf(probe) >= 0 ? 'another payload' : 'unknown bytes';
+        return finish(false, `mismatch at byte ${got + at} of ${size} (${where})`);
+      }
       got += data.length;
       if (got > size) return finish(false, 'too many bytes');
       if (got === size && !halfClose) {
@@ -88,6 +99,7 @@ function oneConnection(port) {
       }
     });
     sock.on('connect', () => {
+      sent = true;
       for (let off = 0; off < size;) {
         const piece = 1 + crypto.randomInt(Math.min(size - off, 65536));
         sock.write(payload.subarray(off, off + piece));

@@ -8,7 +8,7 @@
  *                              [--max-queue BYTES]
  */
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, FD_SETSIZE } from '../constants';
-import { InterruptedError, SocketError } from '../errors';
+import { BlockingIOError, InterruptedError, SocketError } from '../errors';
 import { select } from '../select';
 import { socket, interrupt_on, type Address, type Socket } from '../socket';
 import { AcceptGuard } from './descriptors';
@@ -24,6 +24,9 @@ function remove<T>(list: T[], item: T): void {
 
 /** A client's outbox may hold this much before the server stops reading from it (--max-queue). */
 export const defaultMaxQueue = 1 << 20;
+
+/** Connections accepted per readable listener, at most: a bound, so that clients are still served. */
+const acceptBurst = 64;
 
 function byteCount(text: string | boolean | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -130,33 +133,39 @@ export function main(argv: string[]): number {
       // py: for s in readable:
       for (const s of readable) {
         if (s === server) {
-          // py: connection, client_address = s.accept()
-          let connection: Socket, client_address: Address;
-          try {
-            [connection, client_address] = s.accept();
-          } catch (err) {
-            // departs from Python: out of descriptors (EMFILE/ENFILE), the waiting connections
-            // are closed (or the listener paused) instead of spinning or dying.
-            if (guard.exhausted(err, inputs)) continue;
-            // departs from Python: a client that connected and reset before accept(), or a
-            // wake-up another process won, costs that one connection, never the server.
-            if (err instanceof SocketError) continue;
-            throw err;
+          // departs from Python: accept every connection waiting (up to acceptBurst), not one per
+          // select(). One per turn of a busy loop cannot keep up with clients that reconnect all
+          // the time: the listen queue overflows and the kernel starts refusing and resetting them.
+          for (let n = 0; n < acceptBurst; n++) {
+            // py: connection, client_address = s.accept()
+            let connection: Socket, client_address: Address;
+            try {
+              [connection, client_address] = s.accept();
+            } catch (err) {
+              if (err instanceof BlockingIOError) break; // nobody else is waiting
+              // departs from Python: out of descriptors (EMFILE/ENFILE), the waiting connections
+              // are closed (or the listener paused) instead of spinning or dying.
+              if (guard.exhausted(err, inputs)) break;
+              // departs from Python: a client that connected and reset before accept() costs
+              // that one connection, never the server.
+              if (err instanceof SocketError) continue;
+              throw err;
+            }
+            guard.accepted();
+            say('new connection from %s', client_address);
+            // departs from Python: select() cannot watch a descriptor >= FD_SETSIZE; refuse it.
+            if (connection.fileno() >= FD_SETSIZE) {
+              warn('closing %s: descriptor %s is past FD_SETSIZE', client_address, connection.fileno());
+              connection.close();
+              continue;
+            }
+            // py: connection.setblocking(False)
+            connection.setblocking(false);
+            // py: inputs.append(connection)
+            inputs.push(connection);
+            // py: message_queues[connection] = queue.Queue()  -- the outbox comes with the socket
+            peers.set(connection, client_address);
           }
-          guard.accepted();
-          say('new connection from %s', client_address);
-          // departs from Python: select() cannot watch a descriptor >= FD_SETSIZE; refuse it.
-          if (connection.fileno() >= FD_SETSIZE) {
-            warn('closing %s: descriptor %s is past FD_SETSIZE', client_address, connection.fileno());
-            connection.close();
-            continue;
-          }
-          // py: connection.setblocking(False)
-          connection.setblocking(false);
-          // py: inputs.append(connection)
-          inputs.push(connection);
-          // py: message_queues[connection] = queue.Queue()  -- the outbox comes with the socket
-          peers.set(connection, client_address);
         } else {
           // py: data = s.recv(65536)
           let data: Buffer;
