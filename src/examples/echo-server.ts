@@ -202,6 +202,8 @@ export async function main(argv: string[]): Promise<number> {
             if (s.outbox.empty()) {
               say('closing %s after reading no data', peers.get(s));
               drop(s);
+            } else {
+              say('%s is done sending: %s bytes still queued for it', peers.get(s), s.outbox.pending);
             }
           }
         }
