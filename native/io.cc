@@ -86,14 +86,16 @@ Napi::Value Handle::JS_sendall(const Napi::CallbackInfo& info) {
 // sendto(data, address) or sendto(data, flags, address), as Python overloads it.
 Napi::Value Handle::JS_sendto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Bytes b;
-  ArgBytes(info[0], "data", &b);
   bool has_flags = info.Length() > 2;
-  int flags = has_flags ? ArgFlags(info, 1) : 0;
-  int fd = Fd(env, "sendto");
+  // The address first: reading it can run JS (a getter) that closes this socket or detaches the
+  // data's ArrayBuffer. So the pointer into the data and the descriptor are taken after it.
   sockaddr_storage ss;
   socklen_t len;
   ParseAddress(env, family_, info[has_flags ? 2 : 1], &ss, &len);
+  Bytes b;
+  ArgBytes(info[0], "data", &b);
+  int flags = has_flags ? ArgFlags(info, 1) : 0;
+  int fd = Fd(env, "sendto");
   const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
   ssize_t n = Call(
       env, "sendto", POLLOUT,

@@ -291,10 +291,12 @@ Napi::Value Handle::JS_getsockopt(const Napi::CallbackInfo& info) {
 
 Napi::Value Handle::JS_bind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = Fd(env, "bind");
   sockaddr_storage ss;
   socklen_t len;
+  // The address first: reading it can run JS (a getter) that closes this socket, and the number
+  // may then already belong to another one. The descriptor is read only after the last JS.
   ParseAddress(env, family_, info[0], &ss, &len);
+  int fd = Fd(env, "bind");
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0)
     ThrowSys(env, "bind", errno, FormatAddress(reinterpret_cast<sockaddr*>(&ss), len));
   return env.Undefined();
@@ -365,10 +367,10 @@ int DoConnect(Napi::Env env, int fd, double timeout, bool interruptible, const s
 
 Napi::Value Handle::JS_connect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = Fd(env, "connect");
   sockaddr_storage ss;
   socklen_t len;
-  ParseAddress(env, family_, info[0], &ss, &len);
+  ParseAddress(env, family_, info[0], &ss, &len);  // may run JS: before Fd(), as in bind()
+  int fd = Fd(env, "connect");
   const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
   int err = DoConnect(env, fd, timeout_, Interruptible(env), sa, len);
   if (err != 0) ThrowSys(env, "connect", err, FormatAddress(sa, len));
@@ -377,10 +379,10 @@ Napi::Value Handle::JS_connect(const Napi::CallbackInfo& info) {
 
 Napi::Value Handle::JS_connect_ex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = Fd(env, "connect_ex");
   sockaddr_storage ss;
   socklen_t len;
-  ParseAddress(env, family_, info[0], &ss, &len);
+  ParseAddress(env, family_, info[0], &ss, &len);  // may run JS: before Fd(), as in bind()
+  int fd = Fd(env, "connect_ex");
   return Napi::Number::New(env,
                            DoConnect(env, fd, timeout_, Interruptible(env), reinterpret_cast<sockaddr*>(&ss), len));
 }

@@ -24,7 +24,7 @@ interface Program {
 }
 
 const programs: Record<string, [Program, string]> = {
-  'echo-server': [echoServer, 'the select() echo server [--quiet] [--trace] [--ui PORT] [--selector select|poll|epoll] [--workers N]'],
+  'echo-server': [echoServer, 'the select() echo server [--quiet] [--trace] [--ui PORT] [--max-queue BYTES] [--selector select|poll|epoll] [--workers N]'],
   'echo-client': [echoClient, 'the echo client [message ...]'],
   'blocking-echo-server': [blockingEchoServer, 'one connection, blocking calls, then exit'],
   'threaded-echo-server': [threadedEchoServer, 'blocking calls, a worker thread per connection'],

@@ -108,7 +108,9 @@ describe('--trace', function () {
     await server.waitFor(/(after reading no data[^]*){3}/);
     await server.stop();
     const blocks = parseBlocks(server.output);
-    assert.ok(blocks.length >= 4, `${blocks.length} blocks in:\n${server.output.slice(-3000)}`);
+    // 3 at least: the server accepts every waiting connection in one turn, so 3 clients that come
+    // together may take one block to accept, one to read and one to answer.
+    assert.ok(blocks.length >= 3, `${blocks.length} blocks in:\n${server.output.slice(-3000)}`);
     blocks.forEach((b, i) => {
       assert.equal(b.n, i + 1, 'numbered in order');
       const where = `block ${b.n}:\n${JSON.stringify(b)}`;

@@ -5,16 +5,17 @@
  * mirrors; `// departs from Python:` marks where this one is deliberately different.
  *
  *   select-reactor echo-server [--host localhost] [--port 10000] [--quiet] [--trace] [--ui PORT]
- *                              [--selector select|poll|epoll] [--workers N]
+ *                              [--max-queue BYTES] [--selector select|poll|epoll] [--workers N]
  *
  * `--selector` runs the same loop on the selectors module (echo-server-selectors.ts); `--workers`
  * runs N of them on one port with SO_REUSEPORT (echo-workers.ts). Without them, this file's
  * select() loop, as the classic has it, is the server.
  */
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, FD_SETSIZE } from '../constants';
-import { InterruptedError, SocketError } from '../errors';
+import { BlockingIOError, InterruptedError, SocketError } from '../errors';
 import { select } from '../select';
 import { socket, interrupt_on, type Address, type Socket } from '../socket';
+import { AcceptGuard } from './descriptors';
 import { backendOf, serve as serveOnSelector } from './echo-server-selectors';
 import { runWorkers, workerCount } from './echo-workers';
 import { raiseOpenFileLimit } from './limits';
@@ -28,7 +29,22 @@ function remove<T>(list: T[], item: T): void {
   if (i >= 0) list.splice(i, 1);
 }
 
-export function main(argv: string[]): number | Promise<number> {
+/** A client's outbox may hold this much before the server stops reading from it (--max-queue). */
+export const defaultMaxQueue = 1 << 20;
+
+/** Connections accepted per readable listener, at most: a bound, so that clients are still served. */
+const acceptBurst = 64;
+
+function byteCount(text: string | boolean | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (typeof text !== 'string' || !/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new UsageError(`--max-queue must be a number of bytes (an integer >= 0), got ${String(text)}`);
+  }
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
   const { host, port, values } = parseOptions(argv, {
     quiet: { type: 'boolean' },
     trace: { type: 'boolean' },
@@ -36,7 +52,10 @@ export function main(argv: string[]): number | Promise<number> {
     selector: { type: 'string' },
     workers: { type: 'string' },
     'reuse-port': { type: 'boolean' }, // given to the processes of --workers
+    'max-queue': { type: 'string' },
   });
+  const maxQueue = byteCount(values['max-queue'], defaultMaxQueue);
+  const lowWater = Math.floor(maxQueue / 2);
   const backend = values.selector === undefined ? null : backendOf(String(values.selector));
   if (values.ui !== undefined && (backend !== null || values.workers !== undefined)) {
     throw new UsageError('--ui shows the select() loop of one process: not with --selector or --workers');
@@ -51,6 +70,8 @@ export function main(argv: string[]): number | Promise<number> {
   }
   const ui = values.ui === undefined ? null : new LiveView(host, portOption('--ui', values.ui));
   const say = sayer(2, values.quiet === true, ui?.log);
+  // Conditions an operator must hear about (refused connections) are said even with --quiet.
+  const warn = sayer(2, false, ui?.log);
 
   // py: server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
   const server = socket(AF_INET, SOCK_STREAM);
@@ -84,6 +105,9 @@ export function main(argv: string[]): number | Promise<number> {
   const inputs: Socket[] = [server]; // py: inputs = [server]  (sockets we expect to read from)
   const outputs: Socket[] = []; // py: outputs = []  (sockets we expect to write to)
   const peers = new Map<Socket, Address>(); // py: peers = {}  (getpeername() fails once the peer is gone)
+  const paused = new Set<Socket>(); // clients not read from while their outbox is too full
+  let closed = 0; // clients closed since the loop last let Node's event loop run
+  const guard = new AcceptGuard(server, warn); // EMFILE/ENFILE on accept(): see descriptors.ts
   const trace = values.trace === true ? tracer(server, peers) : null;
   // --ui: the live view's sockets ride along in this loop's select() (live-view.ts).
   ui?.watch(server, peers);
@@ -94,43 +118,87 @@ export function main(argv: string[]): number | Promise<number> {
     remove(inputs, s);
     remove(outputs, s);
     peers.delete(s);
+    paused.delete(s);
     s.close(); // the outbox (message_queues[s]) goes with the socket
+    closed++;
+  }
+
+  // departs from Python: backpressure. A client that sends and never reads would make its queue,
+  // and our memory, grow without bound. So, checked after every put() and every flush():
+  //   - above the high-water mark (--max-queue) we stop reading from it: it leaves `inputs`, its
+  //     bytes wait in the kernel's buffers, and its own send() blocks, which is the point;
+  //   - once its outbox has drained to the low-water mark (half the high one) it is read again.
+  // A client that half-closed has left `inputs` for good and is never in `paused`, so it is never
+  // put back. A paused client always has bytes queued, so it stays in `outputs` (a reset is seen
+  // there), and it is back in `inputs` before its outbox can be empty: the close-on-empty rule
+  // below never closes a client just because it was paused.
+  function backpressure(s: Socket): void {
+    const pending = s.outbox.pending;
+    if (!paused.has(s) && pending > maxQueue && inputs.includes(s)) {
+      remove(inputs, s);
+      paused.add(s);
+      say('not reading from %s: %s bytes queued', peers.get(s), pending);
+    } else if (paused.has(s) && pending <= lowWater) {
+      paused.delete(s);
+      inputs.push(s);
+      say('reading from %s again: %s bytes queued', peers.get(s), pending);
+    }
   }
 
   try {
     // py: while inputs:
-    while (inputs.length > 0) {
+    // departs from Python: the listener may be out of `inputs` for a moment (out of descriptors).
+    while (inputs.length > 0 || guard.paused) {
+      guard.resume(inputs);
+      // departs from Python: now and then, one turn of Node's event loop. N-API frees the native
+      // half of a garbage-collected socket only from there (finalizers are deferred to it), and
+      // this loop never returns to it otherwise: every connection would cost ~300 bytes till exit.
+      if (closed >= 256) {
+        closed = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       say('waiting for the next event');
       // py: readable, writable, exceptional = select.select(inputs, outputs, inputs)
-      const [readable, writable, exceptional] = (ui?.select ?? select)(inputs, outputs, inputs);
+      // departs from Python: a timeout only while the listener is paused; null (block) otherwise.
+      const [readable, writable, exceptional] = (ui?.select ?? select)(inputs, outputs, inputs, guard.timeout());
       trace?.(inputs, outputs, readable, writable, exceptional);
 
       // py: for s in readable:
       for (const s of readable) {
         if (s === server) {
-          // py: connection, client_address = s.accept()
-          let connection: Socket, client_address: Address;
-          try {
-            [connection, client_address] = s.accept();
-          } catch (err) {
-            // departs from Python: a client that connected and reset before accept(), or a
-            // wake-up another process won, costs that one connection, never the server.
-            if (err instanceof SocketError) continue;
-            throw err;
+          // departs from Python: accept every connection waiting (up to acceptBurst), not one per
+          // select(). One per turn of a busy loop cannot keep up with clients that reconnect all
+          // the time: the listen queue overflows and the kernel starts refusing and resetting them.
+          for (let n = 0; n < acceptBurst; n++) {
+            // py: connection, client_address = s.accept()
+            let connection: Socket, client_address: Address;
+            try {
+              [connection, client_address] = s.accept();
+            } catch (err) {
+              if (err instanceof BlockingIOError) break; // nobody else is waiting
+              // departs from Python: out of descriptors (EMFILE/ENFILE), the waiting connections
+              // are closed (or the listener paused) instead of spinning or dying.
+              if (guard.exhausted(err, inputs)) break;
+              // departs from Python: a client that connected and reset before accept() costs
+              // that one connection, never the server.
+              if (err instanceof SocketError) continue;
+              throw err;
+            }
+            guard.accepted();
+            say('new connection from %s', client_address);
+            // departs from Python: select() cannot watch a descriptor >= FD_SETSIZE; refuse it.
+            if (connection.fileno() >= FD_SETSIZE) {
+              warn('closing %s: descriptor %s is past FD_SETSIZE', client_address, connection.fileno());
+              connection.close();
+              continue;
+            }
+            // py: connection.setblocking(False)
+            connection.setblocking(false);
+            // py: inputs.append(connection)
+            inputs.push(connection);
+            // py: message_queues[connection] = queue.Queue()  -- the outbox comes with the socket
+            peers.set(connection, client_address);
           }
-          say('new connection from %s', client_address);
-          // departs from Python: select() cannot watch a descriptor >= FD_SETSIZE; refuse it.
-          if (connection.fileno() >= FD_SETSIZE) {
-            say('closing %s: descriptor %s is past FD_SETSIZE', client_address, connection.fileno());
-            connection.close();
-            continue;
-          }
-          // py: connection.setblocking(False)
-          connection.setblocking(false);
-          // py: inputs.append(connection)
-          inputs.push(connection);
-          // py: message_queues[connection] = queue.Queue()  -- the outbox comes with the socket
-          peers.set(connection, client_address);
         } else {
           // py: data = s.recv(65536)
           let data: Buffer;
@@ -149,6 +217,7 @@ export function main(argv: string[]): number | Promise<number> {
             s.outbox.put(data);
             // py: if s not in outputs: outputs.append(s)
             if (!outputs.includes(s)) outputs.push(s);
+            backpressure(s);
           } else {
             // py: inputs.remove(s)  -- the peer is done sending
             remove(inputs, s);
@@ -157,6 +226,8 @@ export function main(argv: string[]): number | Promise<number> {
             if (s.outbox.empty()) {
               say('closing %s after reading no data', peers.get(s));
               drop(s);
+            } else {
+              say('%s is done sending: %s bytes still queued for it', peers.get(s), s.outbox.pending);
             }
           }
         }
@@ -178,6 +249,7 @@ export function main(argv: string[]): number | Promise<number> {
           drop(s);
           continue;
         }
+        backpressure(s);
         // departs from Python: a socket sits in outputs only while its outbox holds bytes.
         // Writable is almost always true, so an idle socket left in outputs makes select()
         // return at once, and the loop spins.
@@ -204,6 +276,7 @@ export function main(argv: string[]): number | Promise<number> {
     if (!(err instanceof InterruptedError)) throw err;
     say('%s: closing the listener and %s clients', err.signal, peers.size);
   } finally {
+    guard.close();
     server.close();
     for (const s of peers.keys()) s.close();
     ui?.close();

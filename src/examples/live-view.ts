@@ -87,10 +87,18 @@ export class LiveView {
    * call. The view's sockets are served here; the call returns only when some of the echo
    * server's own sockets are ready, and then with only those, as select() itself would have.
    */
-  readonly select = (inputs: Socket[], outputs: Socket[], xlist: Socket[]): [Socket[], Socket[], Socket[]] => {
+  readonly select = (
+    inputs: Socket[],
+    outputs: Socket[],
+    xlist: Socket[],
+    timeout: number | null = null,
+  ): [Socket[], Socket[], Socket[]] => {
     this.#noticeConnections();
+    // The echo loop passes a timeout only while its listener is paused (out of descriptors).
+    const deadline = timeout === null ? null : performance.now() + timeout * 1000;
     for (;;) {
-      const [r, w, x] = select([...inputs, ...this.#readers()], [...outputs, ...this.#writers()], xlist);
+      const left = deadline === null ? null : Math.max(0, deadline - performance.now()) / 1000;
+      const [r, w, x] = select([...inputs, ...this.#readers()], [...outputs, ...this.#writers()], xlist, left);
       const readable = r.filter((s) => !this.#mine(s));
       const writable = w.filter((s) => !this.#mine(s));
       for (const s of r) if (this.#mine(s)) this.#guard(s, () => this.#onReadable(s));
@@ -109,6 +117,7 @@ export class LiveView {
         });
         return [readable, writable, x];
       }
+      if (deadline !== null && performance.now() >= deadline) return [[], [], []]; // timed out, as select() does
     }
   };
 
