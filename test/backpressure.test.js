@@ -8,7 +8,7 @@ const crypto = require('node:crypto');
 const net = require('node:net');
 const path = require('node:path');
 
-const { startProgram, killStarted } = require('./helpers/programs');
+const { startProgram, killStarted, pinger, roundTrip } = require('./helpers/programs');
 const { rssMiB, quantile } = require('./helpers/procfs');
 
 // Under the sanitizers (npm run test:asan) memory and time mean something else: ASan keeps freed
@@ -17,36 +17,6 @@ const { rssMiB, quantile } = require('./helpers/procfs');
 const sanitized = process.env.SR_SANITIZED === '1';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** One connected net socket with Nagle off, for ping-pong round trips. */
-async function pinger(port) {
-  const sock = net.connect(port, '127.0.0.1');
-  await new Promise((resolve, reject) => {
-    sock.once('connect', resolve);
-    sock.once('error', reject);
-  });
-  sock.setNoDelay(true);
-  return sock;
-}
-
-/** One round trip of `msg`: resolves with the milliseconds until all of it came back. */
-function roundTrip(sock, msg) {
-  const start = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    let got = '';
-    const onData = (d) => {
-      got += d;
-      if (got.length < msg.length) return;
-      sock.off('data', onData);
-      sock.off('error', reject);
-      if (got !== msg) reject(new Error(`echo was ${JSON.stringify(got)}, not ${JSON.stringify(msg)}`));
-      else resolve(Number(process.hrtime.bigint() - start) / 1e6);
-    };
-    sock.on('data', onData);
-    sock.once('error', reject);
-    sock.write(msg);
-  });
-}
 
 describe('echo-server backpressure', function () {
   this.timeout(60000);

@@ -4,9 +4,8 @@
 // on its own with a spare source that can be made to fail.
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
-const net = require('node:net');
 
-const { cli, killStarted } = require('./helpers/programs');
+const { cli, killStarted, client } = require('./helpers/programs');
 const { fdCount, cpuSeconds, settle } = require('./helpers/procfs');
 const { sr, Opened, listener } = require('./helpers/sockets');
 const { AcceptGuard } = require('../lib/examples/descriptors');
@@ -46,44 +45,6 @@ function startLimited(limit, args = []) {
     };
     child.stderr.on('data', check);
   });
-}
-
-/**
- * A client that connects and keeps its connection. `echo(msg)` resolves with what came back, or
- * with null once the server has closed the connection (how a refused client ends).
- */
-async function client(port) {
-  const sock = net.connect(port, '127.0.0.1');
-  sock.setEncoding('utf8');
-  let ended = false;
-  let got = '';
-  let waiter = null;
-  const wake = () => { if (waiter) waiter(); };
-  sock.on('data', (d) => { got += d; wake(); });
-  sock.on('error', () => { ended = true; wake(); });
-  sock.on('close', () => { ended = true; wake(); });
-  await new Promise((resolve, reject) => {
-    sock.once('connect', resolve);
-    sock.once('error', reject);
-  });
-  return {
-    sock,
-    get ended() { return ended; },
-    async echo(msg, ms = 10000) {
-      got = '';
-      if (!ended) sock.write(msg);
-      const until = Date.now() + ms;
-      while (got.length < msg.length && !ended && Date.now() < until) {
-        await new Promise((resolve) => {
-          waiter = resolve;
-          setTimeout(resolve, 100);
-        });
-      }
-      waiter = null;
-      return got.length >= msg.length ? got : null;
-    },
-    close() { sock.destroy(); },
-  };
 }
 
 /**

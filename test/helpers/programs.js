@@ -97,9 +97,77 @@ function echoOnce(port, payload, { halfClose = false, chunk = 65536, host = '127
   });
 }
 
+/** One connected net socket with Nagle off, for ping-pong round trips. */
+async function pinger(port) {
+  const sock = net.connect(port, '127.0.0.1');
+  await new Promise((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
+  sock.setNoDelay(true);
+  return sock;
+}
+
+/** One round trip of `msg`: resolves with the milliseconds until all of it came back. */
+function roundTrip(sock, msg) {
+  const start = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const onData = (d) => {
+      got += d;
+      if (got.length < msg.length) return;
+      sock.off('data', onData);
+      sock.off('error', reject);
+      if (got !== msg) reject(new Error(`echo was ${JSON.stringify(got)}, not ${JSON.stringify(msg)}`));
+      else resolve(Number(process.hrtime.bigint() - start) / 1e6);
+    };
+    sock.on('data', onData);
+    sock.once('error', reject);
+    sock.write(msg);
+  });
+}
+
+/**
+ * A client that connects and keeps its connection. `echo(msg)` resolves with what came back, or
+ * with null once the server has closed the connection (how a refused client ends).
+ */
+async function client(port) {
+  const sock = net.connect(port, '127.0.0.1');
+  sock.setEncoding('utf8');
+  let ended = false;
+  let got = '';
+  let waiter = null;
+  const wake = () => { if (waiter) waiter(); };
+  sock.on('data', (d) => { got += d; wake(); });
+  sock.on('error', () => { ended = true; wake(); });
+  sock.on('close', () => { ended = true; wake(); });
+  await new Promise((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
+  return {
+    sock,
+    get ended() { return ended; },
+    async echo(msg, ms = 10000) {
+      got = '';
+      if (!ended) sock.write(msg);
+      const until = Date.now() + ms;
+      while (got.length < msg.length && !ended && Date.now() < until) {
+        await new Promise((resolve) => {
+          waiter = resolve;
+          setTimeout(resolve, 100);
+        });
+      }
+      waiter = null;
+      return got.length >= msg.length ? got : null;
+    },
+    close() { sock.destroy(); },
+  };
+}
+
 /** `n` random payloads of 1 byte to `max` bytes, each different. */
 function randomPayloads(n, max) {
   return Array.from({ length: n }, () => crypto.randomBytes(1 + crypto.randomInt(max)));
 }
 
-module.exports = { startProgram, killStarted, echoOnce, randomPayloads, cli };
+module.exports = { startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, cli };
