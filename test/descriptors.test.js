@@ -223,4 +223,24 @@ describe('AcceptGuard', () => {
     assert.deepEqual(lines, ['out of descriptors (ENFILE): closing new connections until some are free',
       'no spare descriptor: not accepting for 250 ms']);
   });
+
+  it('pauses a selector loop\'s listener with its unwatch() and watch(): unregistered, then registered again', () => {
+    const [server] = listener(opened);
+    let now = 0;
+    const source = { open: () => { throw new Error('EMFILE'); }, close: () => assert.fail('no spare to close') };
+    const guard = new AcceptGuard(server, () => {}, source, 250, () => now);
+    const calls = [];
+    const watch = { unwatch: () => calls.push('unwatch'), watch: () => calls.push('watch') };
+    const err = new sr.SocketError('accept EMFILE', sr.errno.EMFILE, 'EMFILE', 'accept');
+    assert.equal(guard.exhausted(err, watch), true);
+    assert.equal(guard.exhausted(err, watch), true, 'a second failure in the same pause');
+    assert.deepEqual(calls, ['unwatch'], 'unwatched once');
+    guard.resume(watch);
+    assert.deepEqual(calls, ['unwatch'], 'not before the pause is over');
+    now += 250;
+    guard.resume(watch);
+    guard.resume(watch);
+    assert.deepEqual(calls, ['unwatch', 'watch'], 'watched again once');
+    assert.equal(guard.paused, false);
+  });
 });

@@ -25,6 +25,12 @@ const devNull: SpareSource = {
   close: (fd) => closeSync(fd),
 };
 
+/**
+ * How a loop stops and starts watching the listener during a pause. The select() loop passes its
+ * `inputs` list; a selectors loop passes unregister() and register() of the listener.
+ */
+export type Watch = Socket[] | { unwatch(): void; watch(): void };
+
 /** EMFILE or ENFILE: the call failed for want of a descriptor, not because of the connection. */
 export function outOfDescriptors(err: unknown): err is SocketError {
   return err instanceof SocketError && (err.code === 'EMFILE' || err.code === 'ENFILE');
@@ -43,7 +49,7 @@ export class AcceptGuard {
   #spare = -1;
   #burst: string | null = null; // the errno that started the current burst, or null
   #shed = 0; // connections closed during the current burst
-  #pausedUntil = -1; // monotonic ms while the listener is out of `inputs`, else -1
+  #pausedUntil = -1; // monotonic ms while the listener is not watched, else -1
 
   constructor(listener: Socket, warn: Say, source = devNull, pauseMs = 250, now = () => performance.now()) {
     this.#listener = listener;
@@ -54,16 +60,16 @@ export class AcceptGuard {
     this.#takeSpare();
   }
 
-  /** True while the listener is out of `inputs` for a pause (the loop must go on without it). */
+  /** True while the listener is not watched, for a pause (the loop must go on without it). */
   get paused(): boolean {
     return this.#pausedUntil >= 0;
   }
 
   /**
    * Handles an accept() error: true if it was EMFILE/ENFILE and has been dealt with (waiting
-   * connections shed, or the listener paused and removed from `inputs`), false for any other error.
+   * connections shed, or the listener paused and no longer watched), false for any other error.
    */
-  exhausted(err: unknown, inputs: Socket[]): boolean {
+  exhausted(err: unknown, watch: Watch): boolean {
     if (!outOfDescriptors(err)) return false;
     if (this.#burst === null) {
       // Once per burst: the next line is said when an accept() succeeds again.
@@ -77,10 +83,14 @@ export class AcceptGuard {
       this.#takeSpare();
     }
     if (this.#spare < 0 && !this.paused) {
-      // No spare to shed with: the listener would stay readable and the loop spin, so it leaves
-      // `inputs` for pauseMs; select() gets a timeout (timeout()) and resume() puts it back.
-      const i = inputs.indexOf(this.#listener);
-      if (i >= 0) inputs.splice(i, 1);
+      // No spare to shed with: the listener would stay readable and the loop spin, so it is not
+      // watched for pauseMs; select() gets a timeout (timeout()) and resume() watches it again.
+      if (Array.isArray(watch)) {
+        const i = watch.indexOf(this.#listener);
+        if (i >= 0) watch.splice(i, 1);
+      } else {
+        watch.unwatch();
+      }
       this.#pausedUntil = this.#now() + this.#pauseMs;
       this.#warn('no spare descriptor: not accepting for %s ms', this.#pauseMs);
     }
@@ -101,12 +111,13 @@ export class AcceptGuard {
     return Math.max(0, this.#pausedUntil - this.#now()) / 1000;
   }
 
-  /** Puts the listener back into `inputs` once a pause is over (and tries for a spare again). */
-  resume(inputs: Socket[]): void {
+  /** Watches the listener again once a pause is over (and tries for a spare again). */
+  resume(watch: Watch): void {
     if (!this.paused || this.#now() < this.#pausedUntil) return;
     this.#pausedUntil = -1;
     this.#takeSpare();
-    if (!inputs.includes(this.#listener)) inputs.unshift(this.#listener);
+    if (!Array.isArray(watch)) watch.watch();
+    else if (!watch.includes(this.#listener)) watch.unshift(this.#listener);
   }
 
   close(): void {
