@@ -1,7 +1,8 @@
 'use strict';
 // echo-server --selector select|poll|epoll and --workers N, as black boxes: spawned, driven by
 // Node's own net module, compared with the Python reference they mirror. One suite, run once per
-// backend; then 2,000 connections on epoll, the workers sharing a port, and the open-file limit.
+// backend; backpressure and descriptor exhaustion on the level-triggered backends (poll, epoll);
+// then 2,000 connections on epoll, the workers sharing a port, and the open-file limit.
 const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -9,7 +10,8 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 
-const { startProgram, killStarted, echoOnce, randomPayloads, cli } = require('./helpers/programs');
+const { startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, cli } = require('./helpers/programs');
+const { rssMiB, quantile, cpuSeconds } = require('./helpers/procfs');
 const { sr, closedPort } = require('./helpers/sockets');
 
 const python = spawnSync('python3', ['--version']).status === 0 ? 'python3' : null;
@@ -52,7 +54,7 @@ function startUnder(limit, args) {
     child.stderr.on('data', (d) => {
       output += d;
       const m = output.match(/starting up on \S+ port (\d+)/);
-      if (m) resolve({ port: Number(m[1]), output: () => output, stop: () => (child.kill('SIGTERM'), exited) });
+      if (m) resolve({ port: Number(m[1]), pid: child.pid, output: () => output, stop: () => (child.kill('SIGTERM'), exited) });
     });
     exited.then(() => reject(new Error(`exited before it was ready:\n${output}`)));
   });
@@ -74,6 +76,21 @@ async function cpuMsDuring(pid, ms) {
   const before = cpuMs(pid);
   await sleep(ms);
   return cpuMs(pid) - before;
+}
+
+/**
+ * Writes all of `payload`, then half-closes, to a server that echoes into a client that reads
+ * nothing; resolves with how many bytes had left once nothing more leaves for half a second.
+ */
+async function sendUntilStalled(sock, payload) {
+  for (let off = 0; off < payload.length; off += 65536) sock.write(payload.subarray(off, off + 65536));
+  sock.end();
+  let sent = -1;
+  for (let i = 0; i < 20 && payload.length - sock.writableLength !== sent; i++) {
+    sent = payload.length - sock.writableLength;
+    await sleep(500);
+  }
+  return sent;
 }
 
 /** Sends each socket its own message and resolves with how many got exactly it back. */
@@ -240,6 +257,171 @@ for (const backend of backends) {
   });
 }
 
+// The select() loop's protections (test/backpressure.test.js, test/descriptors.test.js), on the
+// backends that report a socket ready for as long as it is: a listener left with a backlog, or a
+// client left registered for reading, is reported again on every turn.
+for (const backend of process.platform === 'linux' ? ['poll', 'epoll'] : []) {
+  describe(`echo-server --selector ${backend}: backpressure and descriptor exhaustion`, function () {
+    this.timeout(60000);
+    afterEach(() => {
+      killStarted();
+      killShells();
+    });
+
+    it('20 clients that flood and never read: RSS stays under start + 74 MiB, the flood stalls, and a ' +
+       'client beside them is echoed promptly', async () => {
+      const maxQueue = 256 * 1024;
+      const flooders = 20;
+      const server = await startProgram('echo-server', ['--quiet', '--selector', backend, '--max-queue', String(maxQueue)]);
+      const pid = server.child.pid;
+      const startRss = rssMiB(pid);
+      // As in backpressure.test.js: twice max-queue per flooder for the last 64 KiB read, the
+      // allocator's slack and recv() Buffers awaiting GC, and 64 MiB for V8's own heap. Without
+      // backpressure the server grows by hundreds of MiB a second, so the bound is checked as
+      // the flood runs: a failing run stops early instead of eating the machine's memory.
+      const bound = startRss + (flooders * 2 * maxQueue) / (1 << 20) + 64;
+      let peakRss = startRss;
+      const checkRss = () => {
+        peakRss = Math.max(peakRss, rssMiB(pid));
+        assert.ok(peakRss < bound, `RSS reached ${peakRss.toFixed(0)} MiB, over the bound of ${bound.toFixed(0)} MiB`);
+      };
+
+      const flood = spawn(process.execPath, [path.join(__dirname, 'helpers/flood.js'), String(server.port), String(flooders)],
+        { stdio: ['ignore', 'pipe', 'inherit'] });
+      let status = { connected: 0, written: 0 };
+      const floodErrors = [];
+      flood.stdout.setEncoding('utf8');
+      flood.stdout.on('data', (text) => {
+        for (const line of text.split('\n').filter(Boolean)) {
+          const msg = JSON.parse(line);
+          if (msg.error) floodErrors.push(msg.error);
+          else status = msg;
+        }
+      });
+      try {
+        // Stalled: one second in which the flooders together wrote less than one 64 KiB block
+        // each (the kernel's buffers between them and the server are full: it no longer reads).
+        let grew = Infinity;
+        for (const until = Date.now() + 20000; grew > flooders * 64 * 1024 && Date.now() < until;) {
+          const before = status.written;
+          for (let i = 0; i < 10; i++) {
+            await sleep(100);
+            checkRss();
+          }
+          grew = status.written - before;
+        }
+        assert.deepEqual(floodErrors, []);
+        assert.equal(status.connected, flooders, 'every flooder connected');
+        assert.ok(status.written > flooders * maxQueue, `the flooders wrote only ${status.written} bytes`);
+        assert.ok(grew <= flooders * 64 * 1024, `the flood did not stall: ${grew} more bytes in the last second`);
+
+        const sock = await pinger(server.port);
+        const steady = [];
+        for (let i = 0; i < 100; i++) {
+          steady.push(await roundTrip(sock, `steady ${i}`));
+          checkRss();
+          await sleep(5);
+        }
+        sock.destroy();
+        steady.sort((a, b) => a - b);
+        console.log(`      RSS ${startRss.toFixed(0)} -> peak ${peakRss.toFixed(0)} MiB (bound ${bound.toFixed(0)}); ` +
+          `flooders wrote ${(status.written / 2 ** 20).toFixed(0)} MiB; echoes beside them: ` +
+          `p50 ${quantile(steady, 0.5).toFixed(1)} ms, p99 ${quantile(steady, 0.99).toFixed(1)} ms`);
+        // Generous, for a loaded machine: an echo waits for at most one turn of the loop.
+        assert.ok(quantile(steady, 0.5) < 50, `median echo ${quantile(steady, 0.5).toFixed(1)} ms beside the flood`);
+      } finally {
+        flood.kill('SIGKILL');
+      }
+      assert.deepEqual(await server.stop(), { code: 0, signal: null });
+    });
+
+    it('a client that stops reading is no longer read; once it reads and half-closes, it gets every byte in order, then is closed', async () => {
+      const server = await startProgram('echo-server', ['--quiet', '--selector', backend, '--max-queue', '65536']);
+      const payload = crypto.randomBytes(32 << 20);
+      const sock = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+      try {
+        await new Promise((resolve) => sock.on('connect', resolve));
+        sock.pause(); // not reading yet: the server must stop reading from us
+        const sent = await sendUntilStalled(sock, payload);
+        // What the kernel's buffers hold both ways is ~4 MiB here: a server that kept reading would
+        // have taken all 32 (into its memory).
+        assert.ok(sent < payload.length / 2, `the server read ${(sent / 2 ** 20).toFixed(1)} of 32 MiB from a client that reads nothing`);
+        // Now we read: the server reads from us again as its queue drains, meets our EOF (with
+        // bytes queued for us, or not), and must deliver everything before it closes.
+        const chunks = [];
+        let ended = false;
+        let closed = false;
+        sock.on('end', () => { ended = true; });
+        sock.on('close', () => { closed = true; });
+        while (!closed) {
+          let chunk;
+          while ((chunk = sock.read()) !== null) chunks.push(chunk);
+          await sleep(2);
+        }
+        const echo = Buffer.concat(chunks);
+        assert.equal(echo.length, payload.length);
+        assert.ok(echo.equals(payload), 'every byte, in order');
+        assert.ok(ended, 'closed by the server after everything, not reset');
+      } finally {
+        sock.destroy();
+      }
+      assert.deepEqual(await server.stop(), { code: 0, signal: null });
+    });
+
+    it('EMFILE under ulimit -n 64: no spin, no crash, one line per burst, accepting again once clients leave', async () => {
+      const server = await startUnder('ulimit -n 64', ['--quiet', '--selector', backend]);
+      const count = (re) => server.output().split('\n').filter((l) => re.test(l)).length;
+      const said = async (re) => {
+        for (let i = 0; i < 250 && count(re) === 0; i++) await sleep(20);
+        return count(re);
+      };
+      const outOf = /^out of descriptors \(EMFILE\): closing new connections until some are free$/;
+      const clients = [];
+      try {
+        // Clients until the server runs out: each one kept, and served, until one is refused.
+        while (!clients.some((c) => c.ended)) {
+          const c = await client(server.port);
+          clients.push(c);
+          const i = clients.length - 1;
+          if (await c.echo(`client ${i}`, 3000) !== `client ${i}`) break;
+          assert.ok(i < 64, 'refused within the limit of 64');
+        }
+        const kept = clients.filter((c) => !c.ended);
+        assert.ok(kept.length >= 20, `${kept.length} clients served before the limit`);
+        assert.equal(await said(outOf), 1, server.output());
+
+        // At the limit, with connections arriving (10 every 100 ms), it does not spin: a loop
+        // that only retried accept() would burn a core, the listener being readable all along.
+        const cpu0 = cpuSeconds(server.pid);
+        const refused = [];
+        for (let i = 0; i < 20; i++) {
+          refused.push(...(await Promise.all(Array.from({ length: 10 }, () => client(server.port).catch(() => null)))));
+          await sleep(100);
+        }
+        const cpu = cpuSeconds(server.pid) - cpu0;
+        console.log(`      ${kept.length} clients served; ${cpu.toFixed(2)} s of CPU in ~2 s of connections refused`);
+        assert.ok(cpu < 0.5, `the server used ${cpu.toFixed(2)} s of CPU in ~2 s at the descriptor limit`);
+        for (const c of refused) if (c) assert.equal(await c.echo('x', 2000), null, 'a client past the limit is closed');
+        assert.equal(count(/^out of descriptors/), 1, 'still one line for the burst');
+        for (const [i, c] of kept.entries()) assert.equal(await c.echo(`again ${i}`), `again ${i}`, 'the kept ones are served');
+
+        // Clients leave; the server accepts again, says so once, and serves a newcomer.
+        for (const c of kept.splice(0, 10)) c.close();
+        await sleep(200);
+        const late = await client(server.port);
+        clients.push(late);
+        assert.equal(await late.echo('after the burst'), 'after the burst');
+        assert.equal(await said(/^accepting again: \d+ connections were closed while out of descriptors \(EMFILE\)$/), 1,
+          server.output());
+        for (const c of refused) if (c) c.close();
+      } finally {
+        for (const c of clients) c.close();
+      }
+      assert.deepEqual(await server.stop(), { code: 0, signal: null });
+    });
+  });
+}
+
 describe('echo-server at scale, with workers, and its open-file limit', function () {
   this.timeout(90000);
   afterEach(() => {
@@ -296,6 +478,23 @@ describe('echo-server at scale, with workers, and its open-file limit', function
       assert.deepEqual(await parent.stop(signal), { code: 0, signal: null });
       for (const w of [1, 2]) assert.match(parent.output, new RegExp(`\\[worker ${w}\\] ${signal}: closing the listener`));
       for (const pid of pids) assert.throws(() => process.kill(Number(pid), 0), { code: 'ESRCH' }, `worker ${pid} is gone`);
+    }
+  });
+
+  it('--workers: each worker keeps --max-queue: a client that reads nothing is no longer read', async function () {
+    if (sr.SO_REUSEPORT === undefined) this.skip();
+    const parent = await startProgram('echo-server', ['--quiet', '--workers', '1', '--selector', 'epoll', '--max-queue', '65536']);
+    const payload = crypto.randomBytes(32 << 20);
+    const sock = net.connect({ port: parent.port, host: '127.0.0.1', allowHalfOpen: true });
+    try {
+      await new Promise((resolve) => sock.on('connect', resolve));
+      sock.pause();
+      const sent = await sendUntilStalled(sock, payload);
+      assert.ok(sent < payload.length / 2, `the worker read ${(sent / 2 ** 20).toFixed(1)} of 32 MiB from a client that reads nothing`);
+    } finally {
+      sock.destroy();
+      // SIGTERM, which the parent forwards: SIGKILL (afterEach) would leave the worker running.
+      assert.deepEqual(await parent.stop(), { code: 0, signal: null });
     }
   });
 

@@ -9,9 +9,10 @@
  * Python a block mirrors; `// departs from Python:` marks where this one is deliberately different.
  *
  *   select-reactor echo-server --selector epoll [--host localhost] [--port 10000] [--quiet] [--trace]
+ *                              [--max-queue BYTES]
  */
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT } from '../constants';
-import { InterruptedError, SocketError } from '../errors';
+import { BlockingIOError, InterruptedError, SocketError } from '../errors';
 import {
   EpollSelector,
   EVENT_READ,
@@ -21,6 +22,7 @@ import {
   type BaseSelector,
 } from '../selectors';
 import { socket, interrupt_on, type Address, type Socket } from '../socket';
+import { AcceptGuard } from './descriptors';
 import { UsageError } from './options';
 import { sayer, writeAll } from './say';
 import { tracer } from './trace';
@@ -54,12 +56,18 @@ export interface Options {
   backend: Backend;
   quiet: boolean;
   trace: boolean;
+  /** The high-water mark of a client's outbox, in bytes (--max-queue): see backpressure(). */
+  maxQueue: number;
   /** SO_REUSEPORT on the listener: set for the processes of --workers, which share one port. */
   reusePort: boolean;
 }
 
-export function serve(host: string, port: number, { backend, quiet, trace: traced, reusePort }: Options): number {
+export function serve(host: string, port: number, options: Options): number {
+  const { backend, quiet, trace: traced, maxQueue, reusePort } = options;
+  const lowWater = Math.floor(maxQueue / 2);
   const say = sayer(2, quiet);
+  // Conditions an operator must hear about (refused connections) are said even with --quiet.
+  const warn = sayer(2, false);
 
   // py: sel = selectors.DefaultSelector()  (or the backend --selector names)
   const sel: BaseSelector<Callback> = new backends[backend]();
@@ -93,12 +101,20 @@ export function serve(host: string, port: number, { backend, quiet, trace: trace
 
   // py: message_queues = {}  -- each socket's outbox
   const peers = new Map<Socket, Address>(); // py: peers = {}
+  const paused = new Set<Socket>(); // clients not read from while their outbox is too full
+  const guard = new AcceptGuard(server, warn); // EMFILE/ENFILE on accept(): see descriptors.ts
+  // What the guard pauses, when it has no spare descriptor: the listener's registration.
+  const listening = {
+    unwatch: () => sel.unregister(server),
+    watch: () => sel.register(server, EVENT_READ, accept),
+  };
   const trace = traced ? tracer(server, peers) : null;
 
   // py: def drop(s): forget a client everywhere and close it
   function drop(s: Socket): void {
     sel.unregister(s);
     peers.delete(s);
+    paused.delete(s);
     s.close(); // the outbox (message_queues[s]) goes with the socket
   }
 
@@ -114,12 +130,17 @@ export function serve(host: string, port: number, { backend, quiet, trace: trace
       try {
         [connection, client_address] = listener.accept();
       } catch (err) {
-        // BlockingIOError: none left. Any other (a client that connected and reset before
-        // accept(), a wake-up another process won with --workers) costs that one connection,
-        // never the server.
-        if (err instanceof SocketError) return;
+        if (err instanceof BlockingIOError) return; // none left
+        // departs from Python: out of descriptors (EMFILE/ENFILE), the waiting connections are
+        // closed (or the listener unregistered for a while) instead of dying, or spinning: poll
+        // and epoll report a listener with a backlog readable again at once.
+        if (guard.exhausted(err, listening)) return;
+        // Any other (a client that connected and reset before accept()) costs that one
+        // connection, never the server.
+        if (err instanceof SocketError) continue;
         throw err;
       }
+      guard.accepted();
       say('new connection from %s', client_address);
       // py: connection.setblocking(False)
       connection.setblocking(false);
@@ -135,6 +156,29 @@ export function serve(host: string, port: number, { backend, quiet, trace: trace
       }
       // py: message_queues[connection] = queue.Queue()  -- the outbox comes with the socket
       peers.set(connection, client_address);
+    }
+  }
+
+  // departs from Python: backpressure. A client that sends and never reads would make its queue,
+  // and our memory, grow without bound. So, checked after every flush():
+  //   - above the high-water mark (--max-queue) we stop reading from it: EVENT_READ leaves its
+  //     registration (EVENT_WRITE stays), its bytes wait in the kernel's buffers, and its own
+  //     send() blocks, which is the point;
+  //   - once its outbox has drained to the low-water mark (half the high one) it is read again.
+  // A client that half-closed has lost EVENT_READ for good and is never in `paused`, so it is
+  // never put back. A paused client always has bytes queued, and is read again before its outbox
+  // can be empty: the close-on-empty rule in send_queued never closes a client for being paused.
+  function backpressure(s: Socket): void {
+    const pending = s.outbox.pending;
+    const { events } = sel.get_key(s);
+    if (!paused.has(s) && pending > maxQueue && events & EVENT_READ) {
+      paused.add(s);
+      sel.modify(s, EVENT_WRITE, serveClient);
+      say('not reading from %s: %s bytes queued', peers.get(s), pending);
+    } else if (paused.has(s) && pending <= lowWater) {
+      paused.delete(s);
+      sel.modify(s, events | EVENT_READ, serveClient);
+      say('reading from %s again: %s bytes queued', peers.get(s), pending);
     }
   }
 
@@ -156,6 +200,7 @@ export function serve(host: string, port: number, { backend, quiet, trace: trace
         drop(s);
         return;
       }
+      backpressure(s);
     }
     const { events } = sel.get_key(s);
     const reading = events & EVENT_READ; // py: reading = sel.get_key(s).events & selectors.EVENT_READ
@@ -215,11 +260,13 @@ export function serve(host: string, port: number, { backend, quiet, trace: trace
   try {
     // py: while True:
     for (;;) {
+      guard.resume(listening);
       say('waiting for the next event');
       // --trace: what goes in is what is registered for reading and for writing.
       const watched = trace ? [...(sel.get_map()?.values() ?? [])] : [];
       // py: events = sel.select()
-      const events = sel.select();
+      // departs from Python: a timeout only while the listener is paused; null (block) otherwise.
+      const events = sel.select(guard.timeout());
       if (trace) {
         const sockets = (keys: { fileobj: unknown }[]): Socket[] => keys.map((key) => key.fileobj as Socket);
         trace(
@@ -237,6 +284,7 @@ export function serve(host: string, port: number, { backend, quiet, trace: trace
     if (!(err instanceof InterruptedError)) throw err;
     say('%s: closing the listener and %s clients', err.signal, peers.size);
   } finally {
+    guard.close();
     server.close();
     for (const s of peers.keys()) s.close();
     sel.close();

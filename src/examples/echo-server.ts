@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   const limited = raiseOpenFileLimit(backend === null || backend === 'select' ? FD_SETSIZE : 10240);
   if (limited !== null) writeAll(2, `echo-server: ${limited}\n`);
   if (backend !== null) {
-    const options = { backend, quiet: values.quiet === true, trace: values.trace === true };
+    const options = { backend, quiet: values.quiet === true, trace: values.trace === true, maxQueue };
     return serveOnSelector(host, port, { ...options, reusePort: values['reuse-port'] === true });
   }
   const ui = values.ui === undefined ? null : new LiveView(host, portOption('--ui', values.ui));
