@@ -13,11 +13,16 @@ const { AcceptGuard } = require('../lib/examples/descriptors');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The echo server under `ulimit -n limit`, started through bash so that the limit is the child's. */
+const limited = new Set(); // children of startLimited() still running: killed after each test
 function startLimited(limit, args = []) {
   const child = spawn('bash', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, cli, 'echo-server',
     '--port', '0', '--quiet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const server = { child, output: '', port: 0 };
-  server.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  limited.add(child);
+  server.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+    limited.delete(child);
+    resolve({ code, signal });
+  }));
   for (const stream of [child.stdout, child.stderr]) {
     stream.setEncoding('utf8');
     stream.on('data', (text) => { server.output += text; });
@@ -61,7 +66,11 @@ async function baseline(server) {
 
 describe('descriptor exhaustion', function () {
   this.timeout(60000);
-  afterEach(() => killStarted());
+  afterEach(() => {
+    killStarted();
+    // A test that failed before stopping its server must not leave it running (mocha would wait).
+    for (const child of limited) child.kill('SIGKILL');
+  });
 
   it('EMFILE under ulimit -n 64: no spin, no crash, one line per burst, accepting again once clients leave', async () => {
     const server = await startLimited(64);
@@ -113,8 +122,9 @@ describe('descriptor exhaustion', function () {
     }
   });
 
-  it('a descriptor past FD_SETSIZE (ulimit -n 2048) is closed with a line, and everyone else is served', async () => {
-    const server = await startLimited(2048);
+  for (const [loop, args] of [['the select() loop', []], ['--selector select', ['--selector', 'select']]]) it(
+    `${loop}: a descriptor past FD_SETSIZE (ulimit -n 2048) is closed with a line, even with --quiet, and everyone else is served`, async () => {
+    const server = await startLimited(2048, args);
     const pid = server.child.pid;
     const startFds = await baseline(server);
     const clients = [];

@@ -150,7 +150,7 @@ export function serve(host: string, port: number, options: Options): number {
       } catch (err) {
         // departs from Python: SelectSelector cannot watch a descriptor >= FD_SETSIZE; refuse it.
         if (!(err instanceof RangeError)) throw err;
-        say('closing %s: descriptor %s is past FD_SETSIZE', client_address, connection.fileno());
+        warn('closing %s: descriptor %s is past FD_SETSIZE', client_address, connection.fileno());
         connection.close();
         continue;
       }
