@@ -14,7 +14,9 @@ const started = new Set();
  * The result collects everything the program prints and can stop it.
  */
 function startProgram(command, args = [], { portArgs = ['--port', '0'], ready = /starting up on \S+ port (\d+)/ } = {}) {
-  const child = spawn(process.execPath, [cli, command, ...portArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so that killStarted() also reaches what it started (--workers, the
+  // forking server's children), which would otherwise outlive it holding our pipes open.
+  const child = spawn(process.execPath, [cli, command, ...portArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   started.add(child);
   const program = { child, port: 0, output: '', exited: null };
   program.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
@@ -62,7 +64,13 @@ function startProgram(command, args = [], { portArgs = ['--port', '0'], ready = 
 
 /** Kills whatever a test left running (only processes started here). */
 function killStarted() {
-  for (const child of started) child.kill('SIGKILL');
+  for (const child of started) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL'); // the group is gone already
+    }
+  }
   started.clear();
 }
 
