@@ -171,8 +171,13 @@ for (const backend of backends) {
       sock.pause();
       const payload = crypto.randomBytes(16 << 20);
       sock.write(payload);
-      for (let i = 0; i < 400 && sock.writableLength > 0; i++) await sleep(25);
-      await sleep(200);
+      // Until the client's own writes stall: the server stops reading at --max-queue, so not all
+      // 16 MiB leave the client.
+      for (let i = 0, last = -1; i < 100 && sock.writableLength !== last; i++) {
+        last = sock.writableLength;
+        await sleep(100);
+      }
+      await sleep(100);
       const stalled = await cpuMsDuring(server.child.pid, 400);
       assert.ok(stalled < 80, `${stalled} ms of CPU in 400 ms while the peer read nothing`);
       // Now it reads: everything comes back, in order, so the rest was written when writable.
