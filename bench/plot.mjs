@@ -3,9 +3,9 @@
 // into, since Node has none. Both are devDependencies: from an install without them, the
 // benchmark still runs and says the plot was skipped.
 
-const WIDTH = 760;
+const WIDTH = 820;
 const HEIGHT = 440;
-const MARGIN = { top: 64, right: 150, bottom: 30, left: 70 };
+const MARGIN = { top: 64, right: 210, bottom: 30, left: 70 };
 const LABEL_GAP = 15; // px between the names at the lines' ends
 
 const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
@@ -53,18 +53,22 @@ export async function plotSvg({ series, title, note, yLabel }) {
 
 /**
  * Where each line's name goes: beside its last point, moved up or down just enough that no two
- * names overlap (lines often end close together).
+ * names at the same end overlap (lines often end close together; names beside lines that end at
+ * different connection counts stand in different columns).
  */
 function endLabels(labels, series, top) {
   const gap = (LABEL_GAP / (HEIGHT - MARGIN.top - MARGIN.bottom)) * top;
-  const ends = labels
-    .map((label) => {
-      const [conns, value] = series[label][series[label].length - 1];
-      return { label, conns, y: value };
-    })
-    .sort((a, b) => a.y - b.y);
-  for (let i = 1; i < ends.length; i++) ends[i].y = Math.max(ends[i].y, ends[i - 1].y + gap);
-  const overflow = ends.length ? ends[ends.length - 1].y - top : 0;
-  if (overflow > 0) for (const e of ends) e.y -= overflow; // pushed past the top: shift all down
-  return ends;
+  const columns = new Map();
+  for (const label of labels) {
+    const [conns, value] = series[label][series[label].length - 1];
+    if (!columns.has(conns)) columns.set(conns, []);
+    columns.get(conns).push({ label, conns, y: value });
+  }
+  return [...columns.values()].flatMap((ends) => {
+    ends.sort((a, b) => a.y - b.y);
+    for (let i = 1; i < ends.length; i++) ends[i].y = Math.max(ends[i].y, ends[i - 1].y + gap);
+    const overflow = ends[ends.length - 1].y - top;
+    if (overflow > 0) for (const e of ends) e.y -= overflow; // pushed past the top: shift all down
+    return ends;
+  });
 }
