@@ -11,7 +11,7 @@ const net = require('node:net');
 const path = require('node:path');
 
 const { startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, cli } = require('./helpers/programs');
-const { rssMiB, quantile, cpuSeconds } = require('./helpers/procfs');
+const { rssMiB, quantile, cpuSeconds, childrenOf } = require('./helpers/procfs');
 const { sr, closedPort } = require('./helpers/sockets');
 
 const python = spawnSync('python3', ['--version']).status === 0 ? 'python3' : null;
@@ -478,7 +478,7 @@ describe('echo-server at scale, with workers, and its open-file limit', function
       const served = [servedBy(1), servedBy(2)];
       assert.equal(served[0] + served[1], 40, parent.output);
       assert.ok(served[0] > 0 && served[1] > 0, `each worker served some clients: ${served}`);
-      const pids = spawnSync('pgrep', ['-P', String(parent.child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      const pids = childrenOf(parent.child.pid);
       assert.equal(pids.length, 2, 'two worker processes');
       assert.deepEqual(await parent.stop(signal), { code: 0, signal: null });
       for (const w of [1, 2]) assert.match(parent.output, new RegExp(`\\[worker ${w}\\] ${signal}: closing the listener`));

@@ -22,6 +22,26 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ)
 }
 
+/**
+ * The pids whose parent is `pid`, from /proc/<n>/stat. Not pgrep: a program spawned by the tests
+ * inherits test:asan's LD_PRELOAD, and procps' pgrep has deadlocked under libasan (seen in CI).
+ */
+function childrenOf(pid) {
+  const children = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === pid) children.push(Number(entry));
+  }
+  return children;
+}
+
 /** Polls `probe()` until it returns `want` or `ms` pass; resolves with the last value seen. */
 async function settle(probe, want, ms = 10000) {
   const until = Date.now() + ms;
@@ -38,4 +58,4 @@ function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-module.exports = { fdCount, rssMiB, cpuSeconds, settle, quantile };
+module.exports = { fdCount, rssMiB, cpuSeconds, childrenOf, settle, quantile };
