@@ -3,12 +3,10 @@
 // read from once its queue passes the high-water mark, so the server's memory stays bounded and
 // everyone else is still served promptly; a client that reads again gets every byte, in order.
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const net = require('node:net');
-const path = require('node:path');
 
-const { startProgram, killStarted, pinger, roundTrip } = require('./helpers/programs');
+const { startProgram, killStarted, pinger, roundTrip, startFlood } = require('./helpers/programs');
 const { rssMiB, quantile } = require('./helpers/procfs');
 
 // Under the sanitizers (npm run test:asan) memory and time mean something else: ASan keeps freed
@@ -33,19 +31,7 @@ describe('echo-server backpressure', function () {
     // covers V8's own heap growth. Without backpressure the server grows by ~200 MiB a second.
     const bound = startRss + (50 * 2 * maxQueue) / (1 << 20) + 64;
 
-    const flood = spawn(process.execPath, [path.join(__dirname, 'helpers/flood.js'), String(server.port), '50'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let status = { connected: 0, written: 0 };
-    const floodErrors = [];
-    flood.stdout.setEncoding('utf8');
-    flood.stdout.on('data', (text) => {
-      for (const line of text.split('\n').filter(Boolean)) {
-        const msg = JSON.parse(line);
-        if (msg.error) floodErrors.push(msg.error);
-        else status = msg;
-      }
-    });
+    const flood = startFlood(server.port, 50);
     try {
       const sock = await pinger(server.port);
       const latencies = [];
@@ -62,18 +48,18 @@ describe('echo-server backpressure', function () {
       const describe = (list) => `p50 ${ms(list, 0.5)} ms, p90 ${ms(list, 0.9)} ms, p99 ${ms(list, 0.99)} ms, ` +
         `max ${list[list.length - 1].toFixed(1)} ms`;
 
-      assert.deepEqual(floodErrors, []);
-      assert.equal(status.connected, 50, 'every flooder connected');
+      assert.deepEqual(flood.errors, []);
+      assert.equal(flood.status.connected, 50, 'every flooder connected');
       // The flood filled every queue past the mark, and then stalled: the flooders can write next
       // to nothing more once the server no longer reads them (the kernel buffers between are full).
       // Slower builds (the sanitizers) take longer to get there, so this waits up to 30 s for one
       // second without growth.
-      assert.ok(status.written > 50 * maxQueue, `the flooders wrote only ${status.written} bytes`);
+      assert.ok(flood.status.written > 50 * maxQueue, `the flooders wrote only ${flood.status.written} bytes`);
       let grew = Infinity;
       for (const until = Date.now() + 30000; grew > 50 * 64 * 1024 && Date.now() < until;) {
-        const before = status.written;
+        const before = flood.status.written;
         await sleep(1000);
-        grew = status.written - before;
+        grew = flood.status.written - before;
       }
       assert.ok(grew <= 50 * 64 * 1024, `the flood did not stall: ${grew} more bytes in the last second`);
       peakRss = Math.max(peakRss, rssMiB(pid));
@@ -91,7 +77,7 @@ describe('echo-server backpressure', function () {
       console.log(`      beside 50 flooders, ramp-up included (${latencies.length} echoes): ${describe(latencies)}`);
       console.log(`      once they are held back (${steady.length} echoes): ${describe(steady)}`);
       console.log(`      RSS ${startRss.toFixed(0)} -> peak ${peakRss.toFixed(0)} MiB (bound ${bound.toFixed(0)}); ` +
-        `flooders wrote ${(status.written / 2 ** 20).toFixed(0)} MiB`);
+        `flooders wrote ${(flood.status.written / 2 ** 20).toFixed(0)} MiB`);
 
       if (!sanitized) {
         assert.ok(peakRss < bound, `RSS reached ${peakRss.toFixed(0)} MiB, over the bound of ${bound.toFixed(0)} MiB`);
@@ -106,7 +92,7 @@ describe('echo-server backpressure', function () {
         assert.ok(quantile(steady, 0.99) < 100, `99th percentile echo ${ms(steady, 0.99)} ms once held back`);
       }
     } finally {
-      flood.kill('SIGKILL');
+      flood.kill();
     }
     assert.deepEqual(await server.stop(), { code: 0, signal: null });
   });

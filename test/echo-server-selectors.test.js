@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 
-const { startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, cli } = require('./helpers/programs');
+const { startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, startFlood, cli } = require('./helpers/programs');
 const { rssMiB, quantile, cpuSeconds, childrenOf } = require('./helpers/procfs');
 const { sr, closedPort } = require('./helpers/sockets');
 
@@ -293,33 +293,22 @@ for (const backend of process.platform === 'linux' ? ['poll', 'epoll'] : []) {
         if (!sanitized) assert.ok(peakRss < bound, `RSS reached ${peakRss.toFixed(0)} MiB, over the bound of ${bound.toFixed(0)} MiB`);
       };
 
-      const flood = spawn(process.execPath, [path.join(__dirname, 'helpers/flood.js'), String(server.port), String(flooders)],
-        { stdio: ['ignore', 'pipe', 'inherit'] });
-      let status = { connected: 0, written: 0 };
-      const floodErrors = [];
-      flood.stdout.setEncoding('utf8');
-      flood.stdout.on('data', (text) => {
-        for (const line of text.split('\n').filter(Boolean)) {
-          const msg = JSON.parse(line);
-          if (msg.error) floodErrors.push(msg.error);
-          else status = msg;
-        }
-      });
+      const flood = startFlood(server.port, flooders);
       try {
         // Stalled: one second in which the flooders together wrote less than one 64 KiB block
         // each (the kernel's buffers between them and the server are full: it no longer reads).
         let grew = Infinity;
         for (const until = Date.now() + 20000; grew > flooders * 64 * 1024 && Date.now() < until;) {
-          const before = status.written;
+          const before = flood.status.written;
           for (let i = 0; i < 10; i++) {
             await sleep(100);
             checkRss();
           }
-          grew = status.written - before;
+          grew = flood.status.written - before;
         }
-        assert.deepEqual(floodErrors, []);
-        assert.equal(status.connected, flooders, 'every flooder connected');
-        assert.ok(status.written > flooders * maxQueue, `the flooders wrote only ${status.written} bytes`);
+        assert.deepEqual(flood.errors, []);
+        assert.equal(flood.status.connected, flooders, 'every flooder connected');
+        assert.ok(flood.status.written > flooders * maxQueue, `the flooders wrote only ${flood.status.written} bytes`);
         assert.ok(grew <= flooders * 64 * 1024, `the flood did not stall: ${grew} more bytes in the last second`);
 
         const sock = await pinger(server.port);
@@ -332,12 +321,12 @@ for (const backend of process.platform === 'linux' ? ['poll', 'epoll'] : []) {
         sock.destroy();
         steady.sort((a, b) => a - b);
         console.log(`      RSS ${startRss.toFixed(0)} -> peak ${peakRss.toFixed(0)} MiB (bound ${bound.toFixed(0)}); ` +
-          `flooders wrote ${(status.written / 2 ** 20).toFixed(0)} MiB; echoes beside them: ` +
+          `flooders wrote ${(flood.status.written / 2 ** 20).toFixed(0)} MiB; echoes beside them: ` +
           `p50 ${quantile(steady, 0.5).toFixed(1)} ms, p99 ${quantile(steady, 0.99).toFixed(1)} ms`);
         // Generous, for a loaded machine: an echo waits for at most one turn of the loop.
         assert.ok(quantile(steady, 0.5) < 50, `median echo ${quantile(steady, 0.5).toFixed(1)} ms beside the flood`);
       } finally {
-        flood.kill('SIGKILL');
+        flood.kill();
       }
       assert.deepEqual(await server.stop(), { code: 0, signal: null });
     });

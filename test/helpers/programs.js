@@ -178,4 +178,24 @@ function randomPayloads(n, max) {
   return Array.from({ length: n }, () => crypto.randomBytes(1 + crypto.randomInt(max)));
 }
 
-module.exports = { startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, cli };
+/**
+ * Starts helpers/flood.js: `count` connections to `port` that write as fast as the kernel takes
+ * and never read, in a child process (so their writes never delay what a test measures).
+ * `flood.status` is its last report ({connected, written}); `flood.errors` what went wrong.
+ */
+function startFlood(port, count) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'flood.js'), String(port), String(count)],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const flood = { child, status: { connected: 0, written: 0 }, errors: [], kill: () => child.kill('SIGKILL') };
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text) => {
+    for (const line of text.split('\n').filter(Boolean)) {
+      const msg = JSON.parse(line);
+      if (msg.error) flood.errors.push(msg.error);
+      else flood.status = msg;
+    }
+  });
+  return flood;
+}
+
+module.exports = { startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, startFlood, cli };
