@@ -198,4 +198,16 @@ function startFlood(port, count) {
   return flood;
 }
 
-module.exports = { startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, startFlood, cli };
+/** A client that sends `bytes` and resets the connection (RST) 5 ms later; resolves once closed. */
+function resetMidStream(port, bytes = 200000) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1', () => {
+      sock.write(crypto.randomBytes(bytes));
+      setTimeout(() => sock.resetAndDestroy(), 5);
+    });
+    sock.on('error', () => {});
+    sock.on('close', resolve);
+  });
+}
+
+module.exports = { startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, startFlood, resetMidStream, cli };
