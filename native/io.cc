@@ -55,8 +55,8 @@ short ReadEvents(int flags) {
 Napi::Value Handle::JS_send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Bytes b;
-  ArgBytes(info[0], "data", &b);
-  int flags = ArgFlags(info, 1);
+  ArgBytes(info[1], "data", &b);
+  int flags = ArgFlags(info, 2);
   int fd = Fd(env, "send");
   ssize_t n = Call(
       env, "send", POLLOUT, [&](bool dw) { return sr_send(fd, b.data, b.len, flags | DontWait(dw)); }, Deadline());
@@ -68,8 +68,8 @@ Napi::Value Handle::JS_send(const Napi::CallbackInfo& info) {
 Napi::Value Handle::JS_sendall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Bytes b;
-  ArgBytes(info[0], "data", &b);
-  int flags = ArgFlags(info, 1);
+  ArgBytes(info[1], "data", &b);
+  int flags = ArgFlags(info, 2);
   int fd = Fd(env, "sendall");
   double deadline = Deadline();
   size_t off = 0;
@@ -86,15 +86,15 @@ Napi::Value Handle::JS_sendall(const Napi::CallbackInfo& info) {
 // sendto(data, address) or sendto(data, flags, address), as Python overloads it.
 Napi::Value Handle::JS_sendto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  bool has_flags = info.Length() > 2;
+  bool has_flags = info.Length() > 3;
   // The address first: reading it can run JS (a getter) that closes this socket or detaches the
   // data's ArrayBuffer. So the pointer into the data and the descriptor are taken after it.
   sockaddr_storage ss;
   socklen_t len;
-  ParseAddress(env, family_, info[has_flags ? 2 : 1], &ss, &len);
+  ParseAddress(env, Family(env, "sendto"), info[has_flags ? 3 : 2], &ss, &len);
   Bytes b;
-  ArgBytes(info[0], "data", &b);
-  int flags = has_flags ? ArgFlags(info, 1) : 0;
+  ArgBytes(info[1], "data", &b);
+  int flags = has_flags ? ArgFlags(info, 2) : 0;
   int fd = Fd(env, "sendto");
   const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
   ssize_t n = Call(
@@ -137,12 +137,12 @@ Napi::Value Handle::JS_recv_into(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   char* data;
   size_t len;
-  WritableView(info[0], &data, &len);
-  size_t nbytes = static_cast<size_t>(ArgIntOr(info, 1, "nbytes", 0, kMaxBufsize, 0));
+  WritableView(info[1], &data, &len);
+  size_t nbytes = static_cast<size_t>(ArgIntOr(info, 2, "nbytes", 0, kMaxBufsize, 0));
   if (nbytes > len)
     throw Napi::RangeError::New(env, "Expected nbytes to be at most the buffer's length (" + std::to_string(len) + ")");
   if (nbytes == 0) nbytes = len;
-  int flags = ArgFlags(info, 2);
+  int flags = ArgFlags(info, 3);
   int fd = Fd(env, "recv_into");
   ssize_t n = Call(
       env, "recv_into", ReadEvents(flags), [&](bool dw) { return sr_recv(fd, data, nbytes, flags | DontWait(dw)); },
@@ -154,8 +154,8 @@ Napi::Value Handle::JS_recv_into(const Napi::CallbackInfo& info) {
 // recvfrom(bufsize, flags) -> [Buffer, address | null]
 Napi::Value Handle::JS_recvfrom(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  size_t bufsize = static_cast<size_t>(ArgInt(info[0], "bufsize", 0, kMaxBufsize));
-  int flags = ArgFlags(info, 1);
+  size_t bufsize = static_cast<size_t>(ArgInt(info[1], "bufsize", 0, kMaxBufsize));
+  int flags = ArgFlags(info, 2);
   int fd = Fd(env, "recvfrom");
   std::unique_ptr<char[]> big;
   char* buf = Scratch(env, bufsize, &big);
@@ -181,7 +181,7 @@ Napi::Value Handle::JS_recvfrom(const Napi::CallbackInfo& info) {
 
 Napi::Value Handle::JS_shutdown(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int how = static_cast<int>(ArgInt(info[0], "how", INT32_MIN, INT32_MAX));
+  int how = static_cast<int>(ArgInt(info[1], "how", INT32_MIN, INT32_MAX));
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
     throw Napi::RangeError::New(env, "Expected how to be SHUT_RD, SHUT_WR or SHUT_RDWR");
   if (shutdown(Fd(env, "shutdown"), how) < 0) ThrowSys(env, "shutdown", errno);

@@ -21,7 +21,7 @@ constexpr int kMaxIov = 64;
 
 }  // namespace
 
-// By id (Handle::InitById): put, flush, pending and peek take the Handle's id first.
+// Called by id (Handle::Init): each takes the socket's id first.
 
 // put(id, data) -> bytes queued after it (the TypeScript Outbox keeps that count, so that pending and
 // empty() need no call).
@@ -106,9 +106,13 @@ Napi::Value Handle::JS_outboxPending(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(pending_));
 }
 
-Napi::Value Handle::JS_outboxClear(const Napi::CallbackInfo& info) {
+void Handle::OutboxClear() {
   std::vector<Chunk>().swap(queue_);  // frees the memory too; clear() would keep it
   head_ = head_off_ = pending_ = 0;
+}
+
+Napi::Value Handle::JS_outboxClear(const Napi::CallbackInfo& info) {
+  OutboxClear();
   return info.Env().Undefined();
 }
 
