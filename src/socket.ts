@@ -347,8 +347,9 @@ export class Socket {
   }
 
   /**
-   * At most `bufsize` bytes; an empty Buffer means the peer has closed its side. The bytes are a
-   * view of a pool shared by every socket (src/pool.ts), so a read allocates no memory of its own.
+   * At most `bufsize` bytes, MSG_TRUNC included; an empty Buffer means the peer has closed its
+   * side. The bytes are a view of a pool shared by every socket (src/pool.ts), so a read
+   * allocates no memory of its own.
    */
   recv(bufsize: number, flags = 0): Buffer {
     if (typeof bufsize === 'number' && bufsize > POOLED_MAX) return this.#recvLarge(bufsize, flags);
@@ -374,12 +375,16 @@ export class Socket {
     return n >= buf.length / 2 ? buf.subarray(0, n) : Buffer.from(buf.subarray(0, n));
   }
 
-  /** Reads into `buffer` (its first `nbytes`, or all of it) and returns the count. */
+  /**
+   * Reads into `buffer` (at most its first `nbytes`, or all of it) and returns the count. With
+   * MSG_TRUNC on a datagram socket the count is the datagram's real length, which may be more
+   * than was written, as in Python.
+   */
   recv_into(buffer: ArrayBufferView, nbytes = 0, flags = 0): number {
     return binding.recv_into(this.#id, buffer, nbytes, flags);
   }
 
-  /** A datagram and the address it came from (null where the kernel gives none). */
+  /** A datagram (at most `bufsize` bytes of it) and the address it came from (null where the kernel gives none). */
   recvfrom(bufsize: number, flags = 0): [Buffer, Address | null] {
     return binding.recvfrom(this.#id, bufsize, flags);
   }
