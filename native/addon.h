@@ -237,10 +237,12 @@ class Handle {
   void Release(Napi::Env env);
   // Closes the descriptor, leaves the table and frees this Handle, on which no call is running.
   void Discard(Napi::Env env);
+  // SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW: every send is one message, which the outbox keeps whole.
+  bool Messages() const { return type_ != SOCK_STREAM; }
 
   // Outbox: copies of what put() was given, written from queue_[head_] + head_off_ on; pending_
   // counts the bytes not yet written. A vector, not a deque: an empty one allocates nothing, and
-  // most connections are idle most of the time.
+  // most connections are idle most of the time. On a message socket each chunk is one message.
   struct Chunk {
     std::unique_ptr<char[]> data;
     size_t len = 0;

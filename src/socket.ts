@@ -89,14 +89,19 @@ export class Outbox {
     this.#id = id;
   }
 
-  /** Appends a copy of `data`: the caller may reuse its buffer at once. */
+  /**
+   * Appends a copy of `data`: the caller may reuse its buffer at once. On a message socket
+   * (SOCK_DGRAM, SOCK_SEQPACKET) each put() is one message, sent alone.
+   */
   put(data: Data): void {
     this.#pending = binding.outboxPut(this.#id, data);
   }
 
   /**
    * Writes as much as the kernel takes now, in one gather write (sendmsg, MSG_NOSIGNAL), and keeps
-   * the rest in order. Returns the bytes written; 0 when a non-blocking socket would block.
+   * the rest in order; a message socket sends its messages one by one. Returns the bytes written;
+   * 0 when a non-blocking socket would block. A message the kernel refuses for its size
+   * (EMSGSIZE) is dropped, and the error thrown once.
    */
   flush(): number {
     const before = this.#pending;
