@@ -85,9 +85,17 @@ class Run {
 
 function setup(run, kind) {
   let a, b;
-  if (kind.startsWith('unix-')) {
-    const type = { 'unix-stream': sr.SOCK_STREAM, 'unix-dgram': sr.SOCK_DGRAM, 'unix-seqpacket': sr.SOCK_SEQPACKET }[kind];
+  const pairs = { 'unix-stream': sr.SOCK_STREAM, 'unix-dgram': sr.SOCK_DGRAM, 'unix-seqpacket': sr.SOCK_SEQPACKET };
+  if (kind in pairs) {
+    const type = pairs[kind];
     [a, b] = sr.socketpair(sr.AF_UNIX, type);
+  } else if (kind === 'tcp-listen' || kind === 'unix-listen') {
+    const family = kind === 'tcp-listen' ? sr.AF_INET : sr.AF_UNIX;
+    a = sr.socket(family, sr.SOCK_STREAM);
+    a.bind(family === sr.AF_INET ? LOOPBACK : path.join(run.dir, 'listener'));
+    a.listen(5);
+    b = sr.socket(family, sr.SOCK_STREAM);
+    b.connect(a.getsockname()); // queued in the backlog: accept() steps take it
   } else if (kind === 'tcp') {
     const listener = sr.socket();
     listener.bind(LOOPBACK);

@@ -115,9 +115,16 @@ class Run:
 
 
 def setup(run, kind):
-    if kind.startswith("unix-"):
+    if kind in ("unix-stream", "unix-dgram", "unix-seqpacket"):
         kind_type = {"unix-stream": socket.SOCK_STREAM, "unix-dgram": socket.SOCK_DGRAM, "unix-seqpacket": socket.SOCK_SEQPACKET}
         a, b = socket.socketpair(socket.AF_UNIX, kind_type[kind])
+    elif kind in ("tcp-listen", "unix-listen"):
+        family = socket.AF_INET if kind == "tcp-listen" else socket.AF_UNIX
+        a = socket.socket(family, socket.SOCK_STREAM)
+        a.bind(LOOPBACK if family == socket.AF_INET else os.path.join(run.dir, "listener"))
+        a.listen(5)
+        b = socket.socket(family, socket.SOCK_STREAM)
+        b.connect(a.getsockname())  # queued in the backlog: accept() steps take it
     elif kind == "tcp":
         listener = socket.socket()
         listener.bind(LOOPBACK)

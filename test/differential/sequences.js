@@ -1,9 +1,10 @@
 'use strict';
-// The fast-check arbitraries of the differential test: a kind of socket pair to start from and up
-// to 20 calls on it, in the language driver.py and driver.js both speak.
+// The fast-check arbitraries of the differential test: a setup to start from (a socket pair, or a
+// listener with a client in its backlog) and up to 20 calls, in the language driver.py and
+// driver.js both speak.
 const fc = require('fast-check');
 
-const kinds = ['unix-stream', 'unix-dgram', 'unix-seqpacket', 'tcp', 'udp', 'udp-unconnected'];
+const kinds = ['unix-stream', 'unix-dgram', 'unix-seqpacket', 'tcp', 'udp', 'udp-unconnected', 'tcp-listen', 'unix-listen'];
 const slot = fc.oneof({ weight: 9, arbitrary: fc.constantFrom(0, 1) }, { weight: 2, arbitrary: fc.constantFrom(2, 3, 4) });
 const pairSlot = fc.constantFrom(0, 1); // always there: select() lists take these
 const size = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 300 }) }, { weight: 2, arbitrary: fc.constantFrom(0, 1, 16, 1000, 4096) }, { weight: 1, arbitrary: fc.constantFrom(20000, 70000) });
