@@ -57,9 +57,9 @@ const comparisons = {
 function excuse(steps, pyResults, i, py, ours) {
   const st = steps[i];
   for (const entry of [...differences.deliberate, ...differences.pending]) {
-    const { after, ...when } = entry.when;
+    const { since, ...when } = entry.when;
     if (!applies(when, st, py.ctx)) continue;
-    if (after && !steps.slice(0, i).some((earlier, k) => applies(after, earlier, pyResults[k].ctx))) continue;
+    if (since && !steps.slice(0, i + 1).some((earlier, k) => applies(since, earlier, pyResults[k].ctx))) continue;
     if (!matches(entry.python, py) || !matches(entry.ours, ours)) continue;
     if (comparisons[entry.compare](st, py, ours)) return entry;
   }
