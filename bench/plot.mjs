@@ -32,7 +32,9 @@ export async function plotSvg({ panels, note }) {
     return svg.outerHTML;
   });
   const height = HEIGHT * panels.length;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">${drawn.join('')}</svg>\n`;
+  // A white ground of its own: a viewer paints no CSS background on the panels inside.
+  const ground = `<rect width="${WIDTH}" height="${height}" fill="white"/>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">${ground}${drawn.join('')}</svg>\n`;
 }
 
 function drawPanel(Plot, document, labels, { series, title, note, yLabel }) {
