@@ -58,6 +58,7 @@ function pythonAvailable() {
 // UVLOOP_PYTHON names the one to use.
 let uvloop;
 function findUvloop() {
+  if (!fs.existsSync(uvloopServer)) return `${path.relative(root, uvloopServer)} is not here`;
   if (!uvloop) {
     const candidates = process.env.UVLOOP_PYTHON ? [process.env.UVLOOP_PYTHON] : ['python3', '/usr/bin/python3'];
     const python = candidates.find((p) => spawnSync(p, ['-c', 'import uvloop'], { timeout: 20000 }).status === 0);
