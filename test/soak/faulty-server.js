@@ -12,8 +12,8 @@ const hold = []; // what the faults keep: sockets never closed, memory never fre
 
 function echo(sock) {
   const n = ++connections;
-  if (fault === 'die' && n === 150) process.exit(3);
-  if (fault === 'grow' && n === 150) {
+  if (fault === 'die' && n === 100) process.exit(3);
+  if (fault === 'grow' && n === 100) {
     const big = Buffer.alloc(64 * 2 ** 20, 1); // filled, so that it is resident
     hold.push(big);
   }
