@@ -267,6 +267,11 @@ export class Socket {
 
   /** Sends everything, waiting as needed, or throws. */
   sendall(data: Data, flags = 0): void {
+    // As Python's: nothing to send is still one send(), an empty datagram on a message socket.
+    if (typeof data === 'string' ? data.length === 0 : ArrayBuffer.isView(data) && data.byteLength === 0) {
+      this.#h.send(data, flags);
+      return;
+    }
     this.#h.sendall(data, flags);
   }
 
@@ -282,6 +287,8 @@ export class Socket {
    * view of a pool shared by every socket (src/pool.ts), so a read allocates no memory of its own.
    */
   recv(bufsize: number, flags = 0): Buffer {
+    // As Python's recv(0): nothing asked, nothing read; a datagram stays queued, nothing waits.
+    if (bufsize === 0 && Number.isInteger(flags) && this.#fd >= 0) return Buffer.alloc(0);
     if (typeof bufsize === 'number' && bufsize > POOLED_MAX) return this.#recvLarge(bufsize, flags);
     // An invalid `bufsize` reaches the native check, which throws before anything is read.
     const pool = poolFor(typeof bufsize === 'number' ? bufsize : 0);
@@ -307,6 +314,8 @@ export class Socket {
 
   /** Reads into `buffer` (its first `nbytes`, or all of it) and returns the count. */
   recv_into(buffer: ArrayBufferView, nbytes = 0, flags = 0): number {
+    // Into no room at all, as recv(0): Python returns 0 without a system call.
+    if (nbytes === 0 && ArrayBuffer.isView(buffer) && buffer.byteLength === 0 && Number.isInteger(flags) && this.#fd >= 0) return 0;
     return this.#h.recv_into(buffer, nbytes, flags);
   }
 
