@@ -70,6 +70,10 @@ AddonData* Data(Napi::Env env);
 [[noreturn]] void ThrowSys(Napi::Env env, const char* syscall, int err, const std::string& detail = "");
 // The same error as a value, for a Promise to reject with.
 Napi::Value SysError(Napi::Env env, const char* syscall, int err, const std::string& detail = "");
+// SysError without exceptions, for a caller that must not throw (a thread-safe function's
+// callback): napi_ok, or the status of the N-API call that failed (napi_pending_exception when
+// the factory threw).
+napi_status SysErrorValue(napi_env env, const char* syscall, int err, const std::string& detail, napi_value* error);
 const char* ErrnoName(int err);  // "ECONNRESET", or nullptr when the table does not know it
 void ExportErrno(Napi::Env env, Napi::Object exports);
 
