@@ -472,14 +472,32 @@ export function ntohl(x: number): number {
  * `signal` set, the way Python's SIGINT ends a blocking call with KeyboardInterrupt. Without it a
  * synchronous select() loop never returns to Node's event loop, so no JS signal handler can run.
  * Other EINTRs are retried (PEP 475). Main thread only.
+ *
+ * It takes the signals over, as Python's `signal.signal()` does, so `process.on()` listeners for
+ * them stop hearing them until {@link interrupt_off} hands them back. Called again, it takes them
+ * again, even from a handler installed since. Signals that report faults (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS) are refused with a RangeError: a handler that
+ * returns would run the faulting instruction again, forever.
  */
 export function interrupt_on(...signals: NodeJS.Signals[]): void {
+  binding.interrupt_on(signalNumbers(signals));
+}
+
+/**
+ * Hands signals taken by {@link interrupt_on} back (all of them when none is named): each gets
+ * the handler it had before, so that a `process.on('SIGINT')` listener hears it again, for
+ * instance while `await selectAsync()` leaves the event loop free. A signal whose handler has
+ * since been replaced by someone else is left to them. Main thread only.
+ */
+export function interrupt_off(...signals: NodeJS.Signals[]): void {
+  binding.interrupt_off(signalNumbers(signals));
+}
+
+function signalNumbers(signals: readonly NodeJS.Signals[]): number[] {
   const numbers: Record<string, number | undefined> = osConstants.signals;
-  binding.interrupt_on(
-    signals.map((name) => {
-      const signo = numbers[name];
-      if (signo === undefined) throw new TypeError(`Expected a signal name such as 'SIGINT', got ${String(name)}`);
-      return signo;
-    }),
-  );
+  return signals.map((name) => {
+    const signo = numbers[name];
+    if (signo === undefined) throw new TypeError(`Expected a signal name such as 'SIGINT', got ${String(name)}`);
+    return signo;
+  });
 }
