@@ -8,8 +8,12 @@
 // Signal dispositions are process-wide, so this is the addon's one piece of global state.
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 
 #include <string>
 #include <vector>
@@ -24,12 +28,30 @@ int wake_pipe[2] = {-1, -1};
 volatile sig_atomic_t pending_signal = 0;
 bool caught[NSIG];
 struct sigaction replaced[NSIG];  // what interrupt_on() took each caught signal from
+pthread_t main_thread;            // the one thread whose blocking calls a caught signal must end
+#ifdef __linux__
+pid_t main_tid;  // the same thread for tgkill(), a plain system call, safe in a handler
+#endif
 
 // Takes the signal over, as Python's signal.signal() does, and does not chain to the handler it
 // replaces: Node's own SIGINT/SIGTERM handler re-raises the signal to terminate, which would
 // arrive straight back here.
+//
+// The kernel hands a process-directed signal to any thread that does not block it: one of V8's or
+// libuv's. Only the main thread's system call returns EINTR, and a call that blocks in the kernel
+// (accept() after spurious readiness, a blocking connect()) watches no pipe, so the signal is sent
+// on to the main thread, whose own run of this handler does the rest.
 void OnSignal(int signo) {
   int saved = errno;
+  if (!pthread_equal(pthread_self(), main_thread)) {
+#ifdef __linux__
+    syscall(SYS_tgkill, getpid(), main_tid, signo);
+#else
+    pthread_kill(main_thread, signo);
+#endif
+    errno = saved;
+    return;
+  }
   pending_signal = signo;
   char byte = static_cast<char>(signo);
   // A full pipe already means "woken"; the byte's loss does not matter.
@@ -119,6 +141,10 @@ Napi::Value JS_interrupt_on(const Napi::CallbackInfo& info) {
   }
   int err = MakeWakePipe();
   if (err < 0) ThrowSys(env, "pipe", -err);
+  main_thread = pthread_self();  // Data(env)->interruptible: this is the main thread
+#ifdef __linux__
+  main_tid = static_cast<pid_t>(syscall(SYS_gettid));
+#endif
   for (int signo : signos) {
     struct sigaction sa = {};
     sa.sa_handler = OnSignal;
