@@ -140,6 +140,7 @@ export interface Binding extends Constants, OptionalConstants {
   setrlimit(resource: number, soft: number, hard: number): void;
   RLIMIT_NOFILE: number;
   interrupt_on(signals: number[]): void;
+  interrupt_off(signals: number[]): void;
   errno: Record<string, number>;
 }
 

@@ -279,6 +279,11 @@ export class Socket {
 
   /** Sends everything, waiting as needed, or throws. */
   sendall(data: Data, flags = 0): void {
+    // As Python's: nothing to send is still one send(), an empty datagram on a message socket.
+    if (typeof data === 'string' ? data.length === 0 : ArrayBuffer.isView(data) && data.byteLength === 0) {
+      this.#h.send(data, flags);
+      return;
+    }
     this.#h.sendall(data, flags);
   }
 
@@ -294,6 +299,8 @@ export class Socket {
    * view of a pool shared by every socket (src/pool.ts), so a read allocates no memory of its own.
    */
   recv(bufsize: number, flags = 0): Buffer {
+    // As Python's recv(0): nothing asked, nothing read; a datagram stays queued, nothing waits.
+    if (bufsize === 0 && Number.isInteger(flags) && this.#fd >= 0) return Buffer.alloc(0);
     if (typeof bufsize === 'number' && bufsize > POOLED_MAX) return this.#recvLarge(bufsize, flags);
     // An invalid `bufsize` reaches the native check, which throws before anything is read.
     const pool = poolFor(typeof bufsize === 'number' ? bufsize : 0);
@@ -319,6 +326,8 @@ export class Socket {
 
   /** Reads into `buffer` (its first `nbytes`, or all of it) and returns the count. */
   recv_into(buffer: ArrayBufferView, nbytes = 0, flags = 0): number {
+    // Into no room at all, as recv(0): Python returns 0 without a system call.
+    if (nbytes === 0 && ArrayBuffer.isView(buffer) && buffer.byteLength === 0 && Number.isInteger(flags) && this.#fd >= 0) return 0;
     return this.#h.recv_into(buffer, nbytes, flags);
   }
 
@@ -480,14 +489,32 @@ export function ntohl(x: number): number {
  * `signal` set, the way Python's SIGINT ends a blocking call with KeyboardInterrupt. Without it a
  * synchronous select() loop never returns to Node's event loop, so no JS signal handler can run.
  * Other EINTRs are retried (PEP 475). Main thread only.
+ *
+ * It takes the signals over, as Python's `signal.signal()` does, so `process.on()` listeners for
+ * them stop hearing them until {@link interrupt_off} hands them back. Called again, it takes them
+ * again, even from a handler installed since. Signals that report faults (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS) are refused with a RangeError: a handler that
+ * returns would run the faulting instruction again, forever.
  */
 export function interrupt_on(...signals: NodeJS.Signals[]): void {
+  binding.interrupt_on(signalNumbers(signals));
+}
+
+/**
+ * Hands signals taken by {@link interrupt_on} back (all of them when none is named): each gets
+ * the handler it had before, so that a `process.on('SIGINT')` listener hears it again, for
+ * instance while `await selectAsync()` leaves the event loop free. A signal whose handler has
+ * since been replaced by someone else is left to them. Main thread only.
+ */
+export function interrupt_off(...signals: NodeJS.Signals[]): void {
+  binding.interrupt_off(signalNumbers(signals));
+}
+
+function signalNumbers(signals: readonly NodeJS.Signals[]): number[] {
   const numbers: Record<string, number | undefined> = osConstants.signals;
-  binding.interrupt_on(
-    signals.map((name) => {
-      const signo = numbers[name];
-      if (signo === undefined) throw new TypeError(`Expected a signal name such as 'SIGINT', got ${String(name)}`);
-      return signo;
-    }),
-  );
+  return signals.map((name) => {
+    const signo = numbers[name];
+    if (signo === undefined) throw new TypeError(`Expected a signal name such as 'SIGINT', got ${String(name)}`);
+    return signo;
+  });
 }
