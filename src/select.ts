@@ -12,7 +12,13 @@ import { BlockingIOError, makeError } from './errors';
 import { Socket } from './socket';
 
 /** What select() accepts in its lists. */
-export type Selectable = Socket | number | { fileno(): number };
+export type Selectable =
+  | Socket
+  | number
+  | {
+      /** The descriptor to watch. */
+      fileno(): number;
+    };
 
 const { FD_SETSIZE } = binding;
 const listNames = ['rlist', 'wlist', 'xlist'] as const;

@@ -108,6 +108,7 @@ export class Outbox {
     return this.#pending;
   }
 
+  /** Whether nothing is queued: `pending === 0`. */
   empty(): boolean {
     return this.#pending === 0;
   }
@@ -150,8 +151,11 @@ function wrap(h: NativeHandle): Socket {
  * descriptor and read its family and type from the kernel.
  */
 export class Socket {
+  /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX`. */
   readonly family: number;
+  /** The socket type, `SOCK_STREAM` or `SOCK_DGRAM` and the like, without creation flags. */
   readonly type: number;
+  /** The protocol number, 0 for the family's default. */
   readonly proto: number;
   /** The socket's outbound queue: `put`, `flush`, `pending`, `empty`, `clear`. */
   readonly outbox: Outbox;
@@ -212,6 +216,7 @@ export class Socket {
     this.#h.settimeout(flag ? null : 0);
   }
 
+  /** `false` when the timeout is 0 (non-blocking), `true` otherwise, timed sockets included. */
   getblocking(): boolean {
     return this.#h.gettimeout() !== 0;
   }
@@ -221,10 +226,15 @@ export class Socket {
     this.#h.settimeout(seconds);
   }
 
+  /** The timeout in seconds: `null` when blocking, 0 when non-blocking. */
   gettimeout(): number | null {
     return this.#h.gettimeout();
   }
 
+  /**
+   * Sets an option: `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`. An integer or boolean is passed as
+   * a C int; bytes are passed as they are, for structures such as `struct linger`.
+   */
   setsockopt(level: number, name: number, value: number | boolean | ArrayBufferView): void {
     this.#h.setsockopt(level, name, value);
   }
@@ -236,10 +246,12 @@ export class Socket {
     return this.#h.getsockopt(level, name, buflen);
   }
 
+  /** Binds to a local address: `['127.0.0.1', 10000]`, port 0 for any free port, or a path. */
   bind(address: Address): void {
     this.#h.bind(address);
   }
 
+  /** Starts accepting connections, queueing at most `backlog` that `accept()` has not taken. */
   listen(backlog = 128): void {
     this.#h.listen(backlog);
   }
@@ -324,14 +336,17 @@ export class Socket {
     return this.#h.recvfrom(bufsize, flags);
   }
 
+  /** Shuts down one or both directions (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`); the descriptor stays open. */
   shutdown(how: number): void {
     this.#h.shutdown(how);
   }
 
+  /** The socket's own address, for instance the port that `bind()` to port 0 chose. */
   getsockname(): Address {
     return this.#h.getsockname();
   }
 
+  /** The address of the peer it is connected to. */
   getpeername(): Address {
     return this.#h.getpeername();
   }
@@ -341,6 +356,7 @@ export class Socket {
     return describe(this.#h);
   }
 
+  /** What `console.log()` and `util.inspect()` print: the same repr as toString(). */
   [inspect.custom](): string {
     return describe(this.#h);
   }
@@ -416,6 +432,7 @@ export function create_connection(
   throw last ?? makeError('EAI_NONAME', 0, 'getaddrinfo', `getaddrinfo returned no address for ${host}`);
 }
 
+/** The options of {@link create_server}, named as Python's keyword arguments. */
 export interface ServerOptions {
   /** AF_INET (default) or AF_INET6. */
   family?: number;
