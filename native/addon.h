@@ -31,11 +31,13 @@ class WaitPool;
 //   - Every socket call is a module function that takes the id first and finds the Handle in
 //     one array lookup, cheaper than napi_unwrap's private-property lookup on every call.
 //   - An id is a slot and a generation; a slot is reused only under a new generation, so an old
-//     id finds nothing, never another socket. A closed Socket also forgets its id (it holds kNone,
-//     never issued), so the public API never presents an old id at all.
-//   - An id that finds nothing gets the table's closed Handle, which has no descriptor: each
-//     method checks its arguments and throws EBADF naming its call, as after close(), with no
-//     state kept per closed socket.
+//     id finds nothing, never another socket. A closed Socket also forgets its id, so the public
+//     API never presents an old id at all: it holds ClosedId(family) instead, of generation 0,
+//     which no open socket has.
+//   - An id that finds nothing gets a closed Handle, which has no descriptor: each method checks
+//     its arguments and throws EBADF naming its call, as after close(), with no state kept per
+//     closed socket. A closed id names its family, so that an address is checked as the socket's
+//     family reads it, as Python does after close(); any other gets one of no family (AF_UNSPEC).
 //   - A Handle closed while one of its calls is still running (an address getter that calls
 //     close()) leaves the table at once but is deleted only when its last call returns.
 //   - Sockets JS leaks open are closed by a FinalizationRegistry in src/socket.ts (with a
@@ -47,6 +49,10 @@ class HandleTable {
   static constexpr uint32_t kSlotBits = 20;  // a million sockets open at once per thread
   static constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
   static constexpr uint32_t kNone = 0;  // generations start at 1, so this id is never issued
+  // The id a closed socket of `family` holds: generation 0, the family in the slot's bits.
+  static uint32_t ClosedId(int family) {
+    return family > 0 && static_cast<uint32_t>(family) <= kMaxClosedFamily ? static_cast<uint32_t>(family) : kNone;
+  }
 
   HandleTable();
   ~HandleTable();
@@ -55,11 +61,11 @@ class HandleTable {
 
   // Takes `h` and returns its new id; throws std::length_error when every slot is taken.
   uint32_t Add(std::unique_ptr<Handle> h);
-  // The Handle of `id`, or the closed Handle when there is none.
+  // The Handle of `id`, or a closed Handle when there is none.
   Handle* Find(uint32_t id) const {
     uint32_t slot = id & kSlotMask;
     if (slot < slots_.size() && slots_[slot].gen == id >> kSlotBits && slots_[slot].handle) return slots_[slot].handle;
-    return closed_.get();
+    return Closed(id);
   }
   // Forgets `h` (a Handle of this table): its id finds nothing from now on.
   void Remove(Handle* h);
@@ -69,13 +75,18 @@ class HandleTable {
   void CloseAll(Napi::Env env);
 
  private:
+  static constexpr uint32_t kMaxClosedFamily = 255;  // AF_MAX is below 64 on every platform
+
   struct Slot {
     Handle* handle;  // owned; nullptr while the slot is free
     uint32_t gen;
   };
+  // A closed Handle of the family a ClosedId() names, or of none; made on first use.
+  Handle* Closed(uint32_t id) const;
+
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
-  std::unique_ptr<Handle> closed_;
+  mutable std::vector<std::unique_ptr<Handle>> closed_;  // by family
 };
 
 // Per-environment state (main thread and each worker_thread get their own), kept with
@@ -184,6 +195,7 @@ class Handle {
   static Napi::Value JS_open(const Napi::CallbackInfo& info);
   static Napi::Value JS_socketpair(const Napi::CallbackInfo& info);
   static Napi::Value JS_handles(const Napi::CallbackInfo& info);
+  static Napi::Value JS_closedId(const Napi::CallbackInfo& info);
 
   // Called by id (ById): info[0] is the id, and each method's own arguments start at info[1].
   template <Napi::Value (Handle::*Method)(const Napi::CallbackInfo&)>
@@ -227,7 +239,7 @@ class Handle {
 
   // The fd, or a SocketError(EBADF) naming `syscall` once closed.
   int Fd(Napi::Env env, const char* syscall) const;
-  // The family to read an address with. A closed socket has none: SocketError(EBADF) as Fd().
+  // The family to read an address with; SocketError(EBADF) as Fd() for a closed socket of none.
   int Family(Napi::Env env, const char* syscall) const;
   // CPython's sock_call_ex: run `op` (returning >= 0 or -errno), waiting for `events` with the
   // socket's timeout whenever it would block. Returns the result or -errno; throws TimeoutError

@@ -13,7 +13,7 @@
 
 namespace sr {
 
-HandleTable::HandleTable() : closed_(std::make_unique<Handle>()) {}
+HandleTable::HandleTable() = default;
 
 HandleTable::~HandleTable() {
   for (Slot& slot : slots_) delete slot.handle;  // CloseAll() has run: these are only the leftovers
@@ -42,6 +42,16 @@ void HandleTable::Remove(Handle* h) {
   free_.push_back(h->id_ & kSlotMask);
   h->id_ = kNone;
   h->gone_ = true;
+}
+
+Handle* HandleTable::Closed(uint32_t id) const {
+  uint32_t family = ClosedId(static_cast<int>(id)) == id ? id : kNone;
+  if (closed_.size() <= family) closed_.resize(family + 1);
+  if (!closed_[family]) {
+    closed_[family] = std::make_unique<Handle>();
+    closed_[family]->family_ = static_cast<int>(family);
+  }
+  return closed_[family].get();
 }
 
 void HandleTable::CloseAll(Napi::Env env) {
@@ -123,6 +133,7 @@ void Handle::Init(Napi::Env env, Napi::Object exports) {
   Export<ById<&Handle::JS_outboxPending>>(env, exports, "outboxPending", table);
   Export<ById<&Handle::JS_outboxClear>>(env, exports, "outboxClear", table);
   Export<ById<&Handle::JS_outboxPeek>>(env, exports, "outboxPeek", table);
+  Export<JS_closedId>(env, exports, "closedId", table);
   exports.Set("NO_SOCKET", Napi::Number::New(env, HandleTable::kNone));
 }
 
@@ -215,6 +226,12 @@ Napi::Value Handle::JS_socketpair(const Napi::CallbackInfo& info) {
   return pair;
 }
 
+// closedId(family) -> the id a closed Socket of `family` holds (HandleTable::ClosedId).
+Napi::Value Handle::JS_closedId(const Napi::CallbackInfo& info) {
+  int family = static_cast<int>(ArgInt(info[0], "family", INT32_MIN, INT32_MAX));
+  return Napi::Number::New(info.Env(), HandleTable::ClosedId(family));
+}
+
 // handles() -> [open, slots]: the sockets open now, and the slots the table has (the most ever
 // open at once), for tests that watch what a long loop keeps.
 Napi::Value Handle::JS_handles(const Napi::CallbackInfo& info) {
@@ -244,7 +261,7 @@ int Handle::Fd(Napi::Env env, const char* syscall) const {
 }
 
 int Handle::Family(Napi::Env env, const char* syscall) const {
-  Fd(env, syscall);
+  if (family_ == AF_UNSPEC) Fd(env, syscall);  // closed, and no family to read an address with
   return family_;
 }
 

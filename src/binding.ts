@@ -86,6 +86,11 @@ export interface SocketCalls {
   socketpair(family?: number, type?: number, proto?: number): [number, number];
   /** [open now, slots]: the table's sockets open, and its size (the most ever open at once). */
   handles(): [open: number, slots: number];
+  /**
+   * The id a closed socket of `family` holds: never issued, it reaches a closed socket of that
+   * family, which checks an address as the family reads it before it throws EBADF, as Python's do.
+   */
+  closedId(family: number): number;
   fileno(id: number): number;
   family(id: number): number;
   type(id: number): number;

@@ -170,8 +170,8 @@ function wrap(id: number): Socket {
 export class Socket {
   /** The socket's outbound queue: `put`, `flush`, `pending`, `empty`, `clear`. */
   readonly outbox: Outbox;
-  // The native state's id (HandleTable); NO_SOCKET once closed or detached, so that a closed
-  // Socket never presents an id that a later socket could have.
+  // The native state's id (HandleTable); once closed or detached, closedId(family), which no open
+  // socket ever has, so that a closed Socket never presents an id a later socket could have.
   #id: number;
   #fd: number;
   readonly #family: number;
@@ -256,7 +256,7 @@ export class Socket {
     if (this.#fd < 0) return;
     const id = this.#id;
     this.#fd = -1;
-    this.#id = NO_SOCKET;
+    this.#id = binding.closedId(this.#family);
     if (this.#registered) unclosed.unregister(this);
     forget(this.outbox);
     binding.close(id);
@@ -266,7 +266,7 @@ export class Socket {
   detach(): number {
     const id = this.#id;
     this.#fd = -1;
-    this.#id = NO_SOCKET;
+    this.#id = binding.closedId(this.#family);
     if (this.#registered) unclosed.unregister(this);
     forget(this.outbox);
     return binding.detach(id);

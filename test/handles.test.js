@@ -101,6 +101,22 @@ describe('handles', () => {
     assert.equal(others[1].recv(100).toString(), 'still theirs');
   });
 
+  it("a closed socket checks an address as its family reads it, then throws EBADF, as Python's does", () => {
+    const unix = sr.socket(sr.AF_UNIX);
+    const inet = sr.socket(sr.AF_INET, sr.SOCK_DGRAM);
+    unix.close();
+    require('node:fs').closeSync(inet.detach());
+    const ebadf = (syscall) => (err) => err instanceof sr.SocketError && err.code === 'EBADF' && err.syscall === syscall;
+    // An AF_UNIX socket takes a path; [host, port] is a TypeError, open or closed (Python: TypeError).
+    assert.throws(() => unix.connect(['127.0.0.1', 9]), TypeError);
+    assert.throws(() => unix.bind(['127.0.0.1', 0]), TypeError);
+    assert.throws(() => unix.connect('/nonexistent'), ebadf('connect'));
+    assert.throws(() => inet.sendto('x', '/a/path'), TypeError);
+    assert.throws(() => inet.sendto('x', ['127.0.0.1', 9]), ebadf('sendto'));
+    assert.throws(() => inet.connect_ex(['127.0.0.1', 70000]), RangeError);
+    assert.throws(() => inet.bind(['127.0.0.1', 0]), ebadf('bind'));
+  });
+
   it('a socket closed or detached by JS run inside one of its calls: EBADF, and no other socket is touched', () => {
     for (const end of ['close', 'detach']) {
       const s = sr.socket();
