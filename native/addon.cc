@@ -1,5 +1,5 @@
-// Module initialisation: constants from the platform headers, the errno table, the Handle class,
-// and setup(), through which the TypeScript layer hands over its error factory.
+// Module initialisation: constants from the platform headers, the errno table, the socket calls
+// (by id, socket.cc), and setup(), through which the TypeScript layer hands over its error factory.
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -26,31 +26,6 @@ Napi::Value JS_setup(const Napi::CallbackInfo& info) {
   data->error_factory = Napi::Persistent(info[0].As<Napi::Function>());
   data->interruptible = info[1].ToBoolean().Value();
   return env.Undefined();
-}
-
-// socketpair(family = AF_UNIX, type = SOCK_STREAM, proto = 0) -> [Handle, Handle]
-Napi::Value JS_socketpair(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int family = static_cast<int>(ArgIntOr(info, 0, "family", 0, INT32_MAX, AF_UNIX));
-  int type = static_cast<int>(ArgIntOr(info, 1, "type", 0, INT32_MAX, SOCK_STREAM));
-  int proto = static_cast<int>(ArgIntOr(info, 2, "proto", 0, INT32_MAX, 0));
-  int fds[2];
-  int flags = 0;
-#ifdef SOCK_CLOEXEC
-  flags = SOCK_CLOEXEC;
-#endif
-  if (socketpair(family, type | flags, proto, fds) < 0) ThrowSys(env, "socketpair", errno);
-  Napi::Array pair = Napi::Array::New(env, 2);
-  Napi::Object first;
-  try {
-    first = Handle::Wrap(env, fds[0], family, type, proto);
-  } catch (...) {
-    sr_close(fds[1]);
-    throw;
-  }
-  pair.Set(0u, first);
-  pair.Set(1u, Handle::Wrap(env, fds[1], family, type, proto));
-  return pair;
 }
 
 void ExportConstants(Napi::Env env, Napi::Object exports) {
@@ -199,12 +174,8 @@ void ExportConstants(Napi::Env env, Napi::Object exports) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
-  Napi::Function handle = Handle::Define(env);
-  Data(env)->handle_ctor = Napi::Persistent(handle);
-  exports.Set("Handle", handle);
-  Handle::InitById(env, exports);
+  Handle::Init(env, exports);
   exports.Set("setup", Napi::Function::New(env, JS_setup, "setup"));
-  exports.Set("socketpair", Napi::Function::New(env, JS_socketpair, "socketpair"));
   ExportConstants(env, exports);
   ExportErrno(env, exports);
   InitAddress(env, exports);

@@ -20,42 +20,83 @@ class AsyncWait;
 class Handle;
 class WaitPool;
 
-// Handles by number, so that the calls a loop makes for every socket on every turn (recv,
-// outbox.put, outbox.flush) reach their Handle without napi_unwrap, whose private-property lookup
-// costs more than the rest of such a call. An id is a slot and a generation: a slot is reused only
-// under a new generation, so an id that outlives its Handle finds nothing, never another Handle.
+// Every open socket of an environment, by id: the table owns the native state (a Handle) and JS
+// holds only the id, a number. Nothing native is tied to the lifetime of a JS object, so what a
+// socket costs natively never waits for the garbage collector:
+//   - close() and detach() release the descriptor, free the Handle and its queue, and free the
+//     slot, at once. A closed Socket is a JS object holding a number, collected whenever V8 likes.
+//     (A Napi::ObjectWrap per socket would free its native half only from a finalizer, which
+//     N-API runs from the event loop: a synchronous select() loop never gets there, so every
+//     closed connection kept its native half and its slot until the slots ran out.)
+//   - Every socket call is a module function that takes the id first and finds the Handle in
+//     one array lookup, cheaper than napi_unwrap's private-property lookup on every call.
+//   - An id is a slot and a generation; a slot is reused only under a new generation, so an old
+//     id finds nothing, never another socket. A closed Socket also forgets its id, so the public
+//     API never presents an old id at all: it holds ClosedId(family) instead, of generation 0,
+//     which no open socket has.
+//   - An id that finds nothing gets a closed Handle, which has no descriptor: each method checks
+//     its arguments and throws EBADF naming its call, as after close(), with no state kept per
+//     closed socket. A closed id names its family, so that an address is checked as the socket's
+//     family reads it, as Python does after close(); any other gets one of no family (AF_UNSPEC).
+//   - A Handle closed while one of its calls is still running (an address getter that calls
+//     close()) leaves the table at once but is deleted only when its last call returns.
+//   - Sockets JS leaks open are closed by a FinalizationRegistry in src/socket.ts (with a
+//     ResourceWarning; a socket joins it only if it outlives a turn of the event loop, see
+//     there), and whatever is open when the environment ends by a cleanup hook.
+// Each environment (the main thread, each worker_thread) has a table of its own.
 class HandleTable {
  public:
-  static constexpr uint32_t kSlotBits = 20;  // a million sockets per thread
+  static constexpr uint32_t kSlotBits = 20;  // a million sockets open at once per thread
   static constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
-
-  uint32_t Add(Handle* h);  // the new id; throws std::length_error when every slot is taken
-  void Remove(uint32_t id);
-  Handle* Find(uint32_t id) const {
-    uint32_t slot = id & kSlotMask;
-    if (slot >= slots_.size() || slots_[slot].gen != id >> kSlotBits) return nullptr;
-    return slots_[slot].handle;
+  static constexpr uint32_t kNone = 0;  // generations start at 1, so this id is never issued
+  // The id a closed socket of `family` holds: generation 0, the family in the slot's bits.
+  static uint32_t ClosedId(int family) {
+    return family > 0 && static_cast<uint32_t>(family) <= kMaxClosedFamily ? static_cast<uint32_t>(family) : kNone;
   }
 
+  HandleTable();
+  ~HandleTable();
+  HandleTable(const HandleTable&) = delete;
+  HandleTable& operator=(const HandleTable&) = delete;
+
+  // Takes `h` and returns its new id; throws std::length_error when every slot is taken.
+  uint32_t Add(std::unique_ptr<Handle> h);
+  // The Handle of `id`, or a closed Handle when there is none.
+  Handle* Find(uint32_t id) const {
+    uint32_t slot = id & kSlotMask;
+    if (slot < slots_.size() && slots_[slot].gen == id >> kSlotBits && slots_[slot].handle) return slots_[slot].handle;
+    return Closed(id);
+  }
+  // Forgets `h` (a Handle of this table): its id finds nothing from now on.
+  void Remove(Handle* h);
+  size_t Slots() const { return slots_.size(); }  // the most sockets ever open at once
+  size_t Open() const { return slots_.size() - free_.size(); }
+  // The environment is ending: closes and frees every Handle still open.
+  void CloseAll(Napi::Env env);
+
  private:
+  static constexpr uint32_t kMaxClosedFamily = 255;  // AF_MAX is below 64 on every platform
+
   struct Slot {
-    Handle* handle;
+    Handle* handle;  // owned; nullptr while the slot is free
     uint32_t gen;
   };
+  // A closed Handle of the family a ClosedId() names, or of none; made on first use.
+  Handle* Closed(uint32_t id) const;
+
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
+  mutable std::vector<std::unique_ptr<Handle>> closed_;  // by family
 };
 
 // Per-environment state (main thread and each worker_thread get their own), kept with
 // Env::SetInstanceData instead of globals so that the addon is context-aware.
 struct AddonData {
   Napi::FunctionReference error_factory;  // JS (code, errno, syscall, message) => SocketError
-  Napi::FunctionReference handle_ctor;    // the Handle class, to wrap accepted descriptors
   bool interruptible = false;             // main thread: blocking calls end on caught signals
   std::unique_ptr<char[]> scratch;        // recvfrom() reads here before copying out the bytes read
-  // Every live Handle of this environment, by id. Shared with each Handle, whose destructor
-  // removes itself, so that the table outlives them whatever order teardown takes.
-  std::shared_ptr<HandleTable> handles = std::make_shared<HandleTable>();
+  // Every open socket of this environment, by id.
+  HandleTable handles;
   std::vector<AsyncWait*> waits;   // async waits in progress (wait.cc), for close() to consult
   std::unique_ptr<WaitPool> pool;  // the threads they run on, made on first use (wait.cc)
   AddonData();
@@ -128,22 +169,38 @@ void InitEpoll(Napi::Env env, Napi::Object exports);  // Linux; elsewhere it exp
 void InitResource(Napi::Env env, Napi::Object exports);
 
 // ---- Handle: socket.cc (lifecycle, options, connect/accept), io.cc, outbox.cc -------------------
-// One socket descriptor, owned. close() sets fd_ to -1 so that no later call can reach a number
-// the kernel has since handed to someone else; the destructor and an environment cleanup hook
-// close what JS leaked.
-class Handle : public Napi::ObjectWrap<Handle> {
+// One open socket descriptor, owned, and its outbound queue: the native state behind a JS Socket,
+// kept in the environment's HandleTable and reached by id. close() sets fd_ to -1 before the
+// Handle is freed, so that a call still running on it (see HandleTable) cannot reach a number
+// the kernel has since handed to someone else.
+class Handle {
  public:
-  static Napi::Function Define(Napi::Env env);
-  explicit Handle(const Napi::CallbackInfo& info);
-  ~Handle() override;
+  // Exports open(), socketpair() and every socket call as module functions that take the id
+  // first (socket.cc), and the cleanup hook that closes what is open when the environment ends.
+  static void Init(Napi::Env env, Napi::Object exports);
+  // Puts a descriptor in the table and returns its id; its blocking mode is read from the
+  // descriptor. Throws when it cannot be added, closing `fd` first when it is `owned` (one this
+  // addon just obtained: socket, accept, socketpair, dup) rather than the caller's.
+  static uint32_t Adopt(Napi::Env env, int fd, int family, int type, int proto, bool owned = true);
 
-  // Wraps a descriptor this addon just obtained (accept, socketpair); closes it if wrapping fails.
-  static Napi::Object Wrap(Napi::Env env, int fd, int family, int type, int proto);
-  // The calls made for every socket on every turn of a loop, exported as module functions that
-  // take the Handle's id first (HandleTable): recv, outboxPut, outboxFlush, outboxPending, outboxPeek.
-  static void InitById(Napi::Env env, Napi::Object exports);
+  Handle() = default;  // no descriptor: the table's closed Handle, or one about to adopt one
+  ~Handle();           // closes a descriptor still open (only when the table itself goes)
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
 
  private:
+  friend class HandleTable;
+
+  // Module functions that make or adopt sockets (socket.cc): they return ids.
+  static Napi::Value JS_open(const Napi::CallbackInfo& info);
+  static Napi::Value JS_socketpair(const Napi::CallbackInfo& info);
+  static Napi::Value JS_handles(const Napi::CallbackInfo& info);
+  static Napi::Value JS_closedId(const Napi::CallbackInfo& info);
+
+  // Called by id (ById): info[0] is the id, and each method's own arguments start at info[1].
+  template <Napi::Value (Handle::*Method)(const Napi::CallbackInfo&)>
+  static Napi::Value ById(const Napi::CallbackInfo& info);
+
   // Lifecycle and options (socket.cc).
   Napi::Value JS_fileno(const Napi::CallbackInfo& info);
   Napi::Value JS_family(const Napi::CallbackInfo& info);
@@ -163,13 +220,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
   Napi::Value JS_getsockname(const Napi::CallbackInfo& info);
   Napi::Value JS_getpeername(const Napi::CallbackInfo& info);
   Napi::Value JS_dup(const Napi::CallbackInfo& info);
-  Napi::Value JS_id(const Napi::CallbackInfo& info);
 
-  // Called by id (InitById): info[0] is the id, and their own arguments start at info[1].
-  template <Napi::Value (Handle::*Method)(const Napi::CallbackInfo&)>
-  static Napi::Value ById(const Napi::CallbackInfo& info);
-
-  // Data transfer (io.cc). recv is called by id.
+  // Data transfer (io.cc).
   Napi::Value JS_send(const Napi::CallbackInfo& info);
   Napi::Value JS_sendall(const Napi::CallbackInfo& info);
   Napi::Value JS_sendto(const Napi::CallbackInfo& info);
@@ -178,7 +230,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
   Napi::Value JS_recvfrom(const Napi::CallbackInfo& info);
   Napi::Value JS_shutdown(const Napi::CallbackInfo& info);
 
-  // The outbound queue (outbox.cc). All but clear are called by id.
+  // The outbound queue (outbox.cc).
   Napi::Value JS_outboxPut(const Napi::CallbackInfo& info);
   Napi::Value JS_outboxFlush(const Napi::CallbackInfo& info);
   Napi::Value JS_outboxPending(const Napi::CallbackInfo& info);
@@ -187,35 +239,40 @@ class Handle : public Napi::ObjectWrap<Handle> {
 
   // The fd, or a SocketError(EBADF) naming `syscall` once closed.
   int Fd(Napi::Env env, const char* syscall) const;
+  // The family to read an address with; SocketError(EBADF) as Fd() for a closed socket of none.
+  int Family(Napi::Env env, const char* syscall) const;
   // CPython's sock_call_ex: run `op` (returning >= 0 or -errno), waiting for `events` with the
   // socket's timeout whenever it would block. Returns the result or -errno; throws TimeoutError
   // and InterruptedError itself.
   template <typename Op>
   ssize_t Call(Napi::Env env, const char* syscall, short events, Op op, double deadline);
   double Deadline() const;  // absolute monotonic seconds for this call, or -1 for none
-  void Release();           // forget the descriptor without closing it
-  void CloseFd();
-  static void CleanupHook(void* arg);
+  // Leaves the table: the descriptor is forgotten (closed or not by the caller), the queue freed.
+  void Release(Napi::Env env);
+  // Closes the descriptor, leaves the table and frees this Handle, on which no call is running.
+  void Discard(Napi::Env env);
+  // SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW: every send is one message, which the outbox keeps whole.
+  bool Messages() const { return type_ != SOCK_STREAM; }
 
   // Outbox: copies of what put() was given, written from queue_[head_] + head_off_ on; pending_
   // counts the bytes not yet written. A vector, not a deque: an empty one allocates nothing, and
-  // most connections are idle most of the time.
+  // most connections are idle most of the time. On a message socket each chunk is one message.
   struct Chunk {
     std::unique_ptr<char[]> data;
     size_t len = 0;
     size_t cap = 0;
   };
   void OutboxAdvance(size_t n);
+  void OutboxClear();
 
-  Napi::Env env_;
-  std::shared_ptr<HandleTable> table_;  // set once the Handle has its id_
-  uint32_t id_ = 0;
+  uint32_t id_ = HandleTable::kNone;
   int fd_ = -1;
   int family_ = 0;
   int type_ = 0;
   int proto_ = 0;
   double timeout_ = -1;  // seconds; < 0 blocks (None), 0 never waits, > 0 raises TimeoutError
-  bool cleanup_hook_ = false;
+  unsigned calls_ = 0;   // calls running on this Handle (ById), nested when JS runs inside one
+  bool gone_ = false;    // closed or detached: deleted when calls_ reaches 0
   std::vector<Chunk> queue_;
   size_t head_ = 0;      // first chunk not fully written
   size_t head_off_ = 0;  // bytes of queue_[head_] already written

@@ -2,7 +2,9 @@
 // MSG_NOSIGNAL, so a closed peer is EPIPE (BrokenPipeError), never SIGPIPE. Bytes from JS are
 // used only during the call; nothing here keeps a pointer into a JS buffer.
 #include <errno.h>
+#include <string.h>
 
+#include <algorithm>
 #include <new>
 
 #include "call.h"
@@ -45,6 +47,19 @@ int ArgFlags(const Napi::CallbackInfo& info, size_t i) {
   return static_cast<int>(ArgIntOr(info, i, "flags", 0, INT32_MAX, 0));
 }
 
+// The bytes a read of at most `bufsize` put in the buffer. Its result can be more: with
+// MSG_TRUNC, a datagram socket returns the datagram's real length, however little it wrote.
+size_t Written(ssize_t n, size_t bufsize) {
+  return std::min(static_cast<size_t>(n), bufsize);
+}
+
+// With MSG_TRUNC, TCP discards what it would have read and writes nothing, yet returns the count.
+// The buffers recv() and recvfrom() read into are shared with earlier reads: zeroed first, the
+// bytes the kernel did not write read as zeros, never as another socket's data.
+void Unread(char* buf, size_t bufsize, int flags) {
+  if (flags & MSG_TRUNC) memset(buf, 0, bufsize);
+}
+
 // What a read waits for: urgent data (MSG_OOB) is signalled by POLLPRI, not POLLIN.
 short ReadEvents(int flags) {
   return (flags & MSG_OOB) ? POLLPRI : POLLIN;
@@ -55,8 +70,8 @@ short ReadEvents(int flags) {
 Napi::Value Handle::JS_send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Bytes b;
-  ArgBytes(info[0], "data", &b);
-  int flags = ArgFlags(info, 1);
+  ArgBytes(info[1], "data", &b);
+  int flags = ArgFlags(info, 2);
   int fd = Fd(env, "send");
   ssize_t n = Call(
       env, "send", POLLOUT, [&](bool dw) { return sr_send(fd, b.data, b.len, flags | DontWait(dw)); }, Deadline());
@@ -68,8 +83,8 @@ Napi::Value Handle::JS_send(const Napi::CallbackInfo& info) {
 Napi::Value Handle::JS_sendall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Bytes b;
-  ArgBytes(info[0], "data", &b);
-  int flags = ArgFlags(info, 1);
+  ArgBytes(info[1], "data", &b);
+  int flags = ArgFlags(info, 2);
   int fd = Fd(env, "sendall");
   double deadline = Deadline();
   size_t off = 0;
@@ -86,15 +101,15 @@ Napi::Value Handle::JS_sendall(const Napi::CallbackInfo& info) {
 // sendto(data, address) or sendto(data, flags, address), as Python overloads it.
 Napi::Value Handle::JS_sendto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  bool has_flags = info.Length() > 2;
+  bool has_flags = info.Length() > 3;
   // The address first: reading it can run JS (a getter) that closes this socket or detaches the
   // data's ArrayBuffer. So the pointer into the data and the descriptor are taken after it.
   sockaddr_storage ss;
   socklen_t len;
-  ParseAddress(env, family_, info[has_flags ? 2 : 1], &ss, &len);
+  ParseAddress(env, Family(env, "sendto"), info[has_flags ? 3 : 2], &ss, &len);
   Bytes b;
-  ArgBytes(info[0], "data", &b);
-  int flags = has_flags ? ArgFlags(info, 1) : 0;
+  ArgBytes(info[1], "data", &b);
+  int flags = has_flags ? ArgFlags(info, 2) : 0;
   int fd = Fd(env, "sendto");
   const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
   ssize_t n = Call(
@@ -112,7 +127,9 @@ Napi::Value Handle::JS_sendto(const Napi::CallbackInfo& info) {
 
 // recv(id, bufsize, flags, into, offset) -> count: up to `bufsize` bytes into `into` at `offset`.
 // The TypeScript recv() passes its shared pool (src/pool.ts) and returns a view of what was read,
-// so a read allocates nothing here; a count of 0 means the peer has closed its side.
+// so a read allocates nothing here; a count of 0 means the peer has closed its side. The count is
+// of the bytes written, never more than `bufsize`, MSG_TRUNC or not. (CPython's recv() returns the
+// datagram's length there, its tail being whatever memory followed: not copied here.)
 Napi::Value Handle::JS_recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t bufsize = static_cast<size_t>(ArgInt(info[1], "bufsize", 0, kMaxBufsize));
@@ -125,24 +142,27 @@ Napi::Value Handle::JS_recv(const Napi::CallbackInfo& info) {
   if (offset > len || len - offset < bufsize)
     throw Napi::RangeError::New(env, "Expected room for bufsize bytes at offset in the pool");
   char* buf = data + offset;
+  Unread(buf, bufsize, flags);
   ssize_t n = Call(
       env, "recv", ReadEvents(flags), [&](bool dw) { return sr_recv(fd, buf, bufsize, flags | DontWait(dw)); },
       Deadline());
   if (n < 0) ThrowSys(env, "recv", static_cast<int>(-n));
-  return Napi::Number::New(env, static_cast<double>(n));
+  return Napi::Number::New(env, static_cast<double>(Written(n, bufsize)));
 }
 
-// recv_into(buffer, nbytes = 0, flags = 0) -> count: reads straight into the caller's memory.
+// recv_into(buffer, nbytes = 0, flags = 0) -> count: reads straight into the caller's memory,
+// at most `nbytes` bytes. With MSG_TRUNC on a datagram socket the count is the datagram's real
+// length, which may be more than was written, as the kernel and Python report it.
 Napi::Value Handle::JS_recv_into(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   char* data;
   size_t len;
-  WritableView(info[0], &data, &len);
-  size_t nbytes = static_cast<size_t>(ArgIntOr(info, 1, "nbytes", 0, kMaxBufsize, 0));
+  WritableView(info[1], &data, &len);
+  size_t nbytes = static_cast<size_t>(ArgIntOr(info, 2, "nbytes", 0, kMaxBufsize, 0));
   if (nbytes > len)
     throw Napi::RangeError::New(env, "Expected nbytes to be at most the buffer's length (" + std::to_string(len) + ")");
   if (nbytes == 0) nbytes = len;
-  int flags = ArgFlags(info, 2);
+  int flags = ArgFlags(info, 3);
   int fd = Fd(env, "recv_into");
   ssize_t n = Call(
       env, "recv_into", ReadEvents(flags), [&](bool dw) { return sr_recv(fd, data, nbytes, flags | DontWait(dw)); },
@@ -151,14 +171,16 @@ Napi::Value Handle::JS_recv_into(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// recvfrom(bufsize, flags) -> [Buffer, address | null]
+// recvfrom(bufsize, flags) -> [Buffer, address | null]: the Buffer holds the bytes read, at most
+// `bufsize`, MSG_TRUNC or not, as recv()'s do.
 Napi::Value Handle::JS_recvfrom(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  size_t bufsize = static_cast<size_t>(ArgInt(info[0], "bufsize", 0, kMaxBufsize));
-  int flags = ArgFlags(info, 1);
+  size_t bufsize = static_cast<size_t>(ArgInt(info[1], "bufsize", 0, kMaxBufsize));
+  int flags = ArgFlags(info, 2);
   int fd = Fd(env, "recvfrom");
   std::unique_ptr<char[]> big;
   char* buf = Scratch(env, bufsize, &big);
+  Unread(buf, bufsize, flags);
   sockaddr_storage ss;
   socklen_t len = 0;
   ssize_t n = Call(
@@ -174,14 +196,14 @@ Napi::Value Handle::JS_recvfrom(const Napi::CallbackInfo& info) {
       Deadline());
   if (n < 0) ThrowSys(env, "recvfrom", static_cast<int>(-n));
   Napi::Array result = Napi::Array::New(env, 2);
-  result.Set(0u, Napi::Buffer<char>::Copy(env, buf, static_cast<size_t>(n)));
+  result.Set(0u, Napi::Buffer<char>::Copy(env, buf, Written(n, bufsize)));
   result.Set(1u, MakeAddress(env, reinterpret_cast<sockaddr*>(&ss), len));
   return result;
 }
 
 Napi::Value Handle::JS_shutdown(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int how = static_cast<int>(ArgInt(info[0], "how", INT32_MIN, INT32_MAX));
+  int how = static_cast<int>(ArgInt(info[1], "how", INT32_MIN, INT32_MAX));
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
     throw Napi::RangeError::New(env, "Expected how to be SHUT_RD, SHUT_WR or SHUT_RDWR");
   if (shutdown(Fd(env, "shutdown"), how) < 0) ThrowSys(env, "shutdown", errno);

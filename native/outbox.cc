@@ -1,7 +1,8 @@
 // socket.outbox: the per-socket outbound queue (the seed's message_queues[s]), kept natively so a
 // partial write can never lose the rest. Like libuv's write queue: put() copies, a counter keeps
 // the pending bytes, flush() is one gather write (sendmsg, MSG_NOSIGNAL) that advances the head
-// past whatever the kernel took, and EAGAIN means "come back when writable".
+// past whatever the kernel took, and EAGAIN means "come back when writable". On a message socket
+// (datagrams, SEQPACKET) each put() is one message, kept whole and sent alone.
 #include <errno.h>
 #include <string.h>
 
@@ -21,17 +22,18 @@ constexpr int kMaxIov = 64;
 
 }  // namespace
 
-// By id (Handle::InitById): put, flush, pending and peek take the Handle's id first.
+// Called by id (Handle::Init): each takes the socket's id first.
 
 // put(id, data) -> bytes queued after it (the TypeScript Outbox keeps that count, so that pending and
-// empty() need no call).
+// empty() need no call). An empty put() queues nothing, on a message socket too: a message of no
+// bytes would leave pending at 0 with something still to send.
 Napi::Value Handle::JS_outboxPut(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Bytes b;
   ArgBytes(info[1], "data", &b);
   Fd(env, "outbox.put");
   if (b.len == 0) return Napi::Number::New(env, static_cast<double>(pending_));
-  if (head_ < queue_.size()) {
+  if (head_ < queue_.size() && !Messages()) {
     Chunk& tail = queue_.back();
     if (tail.cap - tail.len >= b.len) {
       memcpy(tail.data.get() + tail.len, b.data, b.len);
@@ -43,7 +45,8 @@ Napi::Value Handle::JS_outboxPut(const Napi::CallbackInfo& info) {
   Chunk c;
   // Into an empty queue, the message's own size: the usual case is one message written out on
   // the next turn, and a small allocation is one the allocator serves from its per-thread cache.
-  c.cap = head_ == queue_.size() ? b.len : std::max(b.len, kChunkMin);
+  // A message socket's chunk is one message and takes nothing more.
+  c.cap = head_ == queue_.size() || Messages() ? b.len : std::max(b.len, kChunkMin);
   c.data.reset(new (std::nothrow) char[c.cap]);
   if (!c.data) ThrowSys(env, "outbox.put", ENOMEM, std::to_string(c.cap) + " bytes");
   memcpy(c.data.get(), b.data, b.len);
@@ -78,15 +81,19 @@ void Handle::OutboxAdvance(size_t n) {
 
 // flush(id) -> bytes still queued. Never waits on a socket with a timeout: one that would block
 // writes nothing. A blocking socket writes everything, as sendall() does. (The TypeScript flush()
-// returns what was written: its count before, less this.)
+// returns what was written: its count before, less this.) A stream socket writes every queued
+// chunk in one gather write; a message socket one message per sendmsg(), which the kernel takes
+// whole or not at all. A message the kernel refuses for its size (EMSGSIZE) would be refused
+// again on every flush: it is dropped, and the error thrown once.
 Napi::Value Handle::JS_outboxFlush(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "outbox.flush");
+  const int max_iov = Messages() ? 1 : kMaxIov;
   while (pending_ > 0) {
     iovec iov[kMaxIov];
     int n = 0;
     size_t want = 0;
-    for (size_t i = head_; i < queue_.size() && n < kMaxIov; i++, n++) {
+    for (size_t i = head_; i < queue_.size() && n < max_iov; i++, n++) {
       size_t off = i == head_ ? head_off_ : 0;
       iov[n].iov_base = queue_[i].data.get() + off;
       iov[n].iov_len = queue_[i].len - off;
@@ -97,6 +104,10 @@ Napi::Value Handle::JS_outboxFlush(const Napi::CallbackInfo& info) {
     ssize_t r = timeout_ >= 0 ? write(true) : Call(env, "sendmsg", POLLOUT, write, -1);
     if (r < 0) {
       if (r == -EAGAIN || r == -EWOULDBLOCK) break;
+      if (r == -EMSGSIZE && Messages()) {
+        OutboxAdvance(want);
+        ThrowSys(env, "sendmsg", EMSGSIZE, "a message of " + std::to_string(want) + " bytes, dropped from the outbox");
+      }
       ThrowSys(env, "sendmsg", static_cast<int>(-r));
     }
     OutboxAdvance(static_cast<size_t>(r));
@@ -109,9 +120,13 @@ Napi::Value Handle::JS_outboxPending(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(pending_));
 }
 
-Napi::Value Handle::JS_outboxClear(const Napi::CallbackInfo& info) {
+void Handle::OutboxClear() {
   std::vector<Chunk>().swap(queue_);  // frees the memory too; clear() would keep it
   head_ = head_off_ = pending_ = 0;
+}
+
+Napi::Value Handle::JS_outboxClear(const Napi::CallbackInfo& info) {
+  OutboxClear();
   return info.Env().Undefined();
 }
 

@@ -1,4 +1,5 @@
-// The socket's lifecycle and control: creation and adoption, close/detach, blocking mode and
+// The socket's lifecycle and control: the table of open sockets (HandleTable, addon.h) and the
+// module functions that reach them by id, creation and adoption, close/detach, blocking mode and
 // timeouts, options, bind/listen/accept/connect, names. Data transfer is in io.cc, the outbound
 // queue in outbox.cc.
 #include <errno.h>
@@ -12,7 +13,13 @@
 
 namespace sr {
 
-uint32_t HandleTable::Add(Handle* h) {
+HandleTable::HandleTable() = default;
+
+HandleTable::~HandleTable() {
+  for (Slot& slot : slots_) delete slot.handle;  // CloseAll() has run: these are only the leftovers
+}
+
+uint32_t HandleTable::Add(std::unique_ptr<Handle> h) {
   uint32_t slot;
   if (!free_.empty()) {
     slot = free_.back();
@@ -20,168 +27,242 @@ uint32_t HandleTable::Add(Handle* h) {
   } else {
     if (slots_.size() > kSlotMask) throw std::length_error("every handle slot is taken");
     slot = static_cast<uint32_t>(slots_.size());
-    slots_.push_back({nullptr, 0});
+    slots_.push_back({nullptr, 1});
   }
-  slots_[slot].handle = h;
-  return slots_[slot].gen << kSlotBits | slot;
+  h->id_ = slots_[slot].gen << kSlotBits | slot;
+  slots_[slot].handle = h.release();
+  return slots_[slot].handle->id_;
 }
 
-void HandleTable::Remove(uint32_t id) {
-  uint32_t slot = id & kSlotMask;
-  if (slot >= slots_.size() || slots_[slot].gen != id >> kSlotBits) return;
-  slots_[slot].handle = nullptr;
-  slots_[slot].gen = (slots_[slot].gen + 1) & (0xffffffffu >> kSlotBits);  // the old id finds nothing now
-  free_.push_back(slot);
+void HandleTable::Remove(Handle* h) {
+  Slot& slot = slots_[h->id_ & kSlotMask];
+  slot.handle = nullptr;
+  slot.gen = (slot.gen + 1) & (0xffffffffu >> kSlotBits);  // the old id finds nothing now
+  if (slot.gen == 0) slot.gen = 1;                         // and kNone is never issued
+  free_.push_back(h->id_ & kSlotMask);
+  h->id_ = kNone;
+  h->gone_ = true;
 }
 
-Napi::Function Handle::Define(Napi::Env env) {
-  return DefineClass(env, "Handle",
-                     {
-                         InstanceMethod<&Handle::JS_fileno>("fileno"),
-                         InstanceMethod<&Handle::JS_family>("family"),
-                         InstanceMethod<&Handle::JS_type>("type"),
-                         InstanceMethod<&Handle::JS_proto>("proto"),
-                         InstanceMethod<&Handle::JS_close>("close"),
-                         InstanceMethod<&Handle::JS_detach>("detach"),
-                         InstanceMethod<&Handle::JS_settimeout>("settimeout"),
-                         InstanceMethod<&Handle::JS_gettimeout>("gettimeout"),
-                         InstanceMethod<&Handle::JS_setsockopt>("setsockopt"),
-                         InstanceMethod<&Handle::JS_getsockopt>("getsockopt"),
-                         InstanceMethod<&Handle::JS_bind>("bind"),
-                         InstanceMethod<&Handle::JS_listen>("listen"),
-                         InstanceMethod<&Handle::JS_accept>("accept"),
-                         InstanceMethod<&Handle::JS_connect>("connect"),
-                         InstanceMethod<&Handle::JS_connect_ex>("connect_ex"),
-                         InstanceMethod<&Handle::JS_getsockname>("getsockname"),
-                         InstanceMethod<&Handle::JS_getpeername>("getpeername"),
-                         InstanceMethod<&Handle::JS_dup>("dup"),
-                         InstanceMethod<&Handle::JS_id>("id"),
-                         InstanceMethod<&Handle::JS_send>("send"),
-                         InstanceMethod<&Handle::JS_sendall>("sendall"),
-                         InstanceMethod<&Handle::JS_sendto>("sendto"),
-                         InstanceMethod<&Handle::JS_recv_into>("recv_into"),
-                         InstanceMethod<&Handle::JS_recvfrom>("recvfrom"),
-                         InstanceMethod<&Handle::JS_shutdown>("shutdown"),
-                         InstanceMethod<&Handle::JS_outboxClear>("outboxClear"),
-                     });
-}
-
-// new Handle(family, type, proto, fileno): a new socket, or (fileno >= 0) an existing descriptor
-// adopted as Python's socket(fileno=...) does; family/type/proto of -1 are then read from it.
-Handle::Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info), env_(info.Env()) {
-  Napi::Env env = info.Env();
-  family_ = static_cast<int>(ArgIntOr(info, 0, "family", -1, INT32_MAX, AF_INET));
-  type_ = static_cast<int>(ArgIntOr(info, 1, "type", -1, INT32_MAX, SOCK_STREAM));
-  proto_ = static_cast<int>(ArgIntOr(info, 2, "proto", -1, INT32_MAX, 0));
-  int fileno = static_cast<int>(ArgIntOr(info, 3, "fileno", -1, INT32_MAX, -1));
-
-  if (fileno >= 0) {
-    int fl = fcntl(fileno, F_GETFL);
-    if (fl < 0) ThrowSys(env, "socket", errno, "fileno " + std::to_string(fileno));
-    if (family_ < 0) {
-      sockaddr_storage ss;
-      socklen_t len = sizeof ss;
-      if (getsockname(fileno, reinterpret_cast<sockaddr*>(&ss), &len) < 0) ThrowSys(env, "getsockname", errno);
-      family_ = ss.ss_family;
-    }
-    if (type_ < 0) {
-      socklen_t len = sizeof type_;
-      if (getsockopt(fileno, SOL_SOCKET, SO_TYPE, &type_, &len) < 0) ThrowSys(env, "getsockopt", errno);
-    }
-    if (proto_ < 0) proto_ = 0;
-    fd_ = fileno;
-    timeout_ = (fl & O_NONBLOCK) ? 0 : -1;
-  } else {
-    if (family_ < 0 || type_ < 0 || proto_ < 0)
-      throw Napi::RangeError::New(env, "family, type and proto of -1 need a fileno to read them from");
-    int fd = sr_socket(family_, type_, proto_);
-    if (fd < 0) ThrowSys(env, "socket", -fd);
-    fd_ = fd;
-#ifdef SOCK_NONBLOCK
-    if (type_ & SOCK_NONBLOCK) timeout_ = 0;
-#endif
+Handle* HandleTable::Closed(uint32_t id) const {
+  uint32_t family = ClosedId(static_cast<int>(id)) == id ? id : kNone;
+  if (closed_.size() <= family) closed_.resize(family + 1);
+  if (!closed_[family]) {
+    closed_[family] = std::make_unique<Handle>();
+    closed_[family]->family_ = static_cast<int>(family);
   }
-#ifdef SOCK_NONBLOCK
-  type_ &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);  // Python reports the plain type
-#endif
-  std::shared_ptr<HandleTable> table = Data(env)->handles;
-  try {
-    id_ = table->Add(this);
-  } catch (const std::length_error&) {
-    if (fileno < 0) sr_close(fd_);  // created above; an adopted descriptor stays the caller's
-    fd_ = -1;
-    throw Napi::RangeError::New(env, "Expected fewer than 2^20 sockets open in one thread");
-  }
-  table_ = std::move(table);
-  // Closes the descriptor if the environment (a worker, or Node itself) ends while it is open.
-  napi_add_env_cleanup_hook(env, CleanupHook, this);
-  cleanup_hook_ = true;
+  return closed_[family].get();
 }
 
-Handle::~Handle() {
-  CloseFd();
-  if (table_) table_->Remove(id_);
+void HandleTable::CloseAll(Napi::Env env) {
+  for (Slot& slot : slots_) {
+    if (slot.handle) slot.handle->Discard(env);
+  }
 }
 
 template <Napi::Value (Handle::*Method)(const Napi::CallbackInfo&)>
 Napi::Value Handle::ById(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "Expected a handle id");
-  const HandleTable* table = static_cast<const HandleTable*>(info.Data());
-  Handle* h = table->Find(info[0].As<Napi::Number>().Uint32Value());
-  if (!h) ThrowSys(env, "handle", EBADF, "the socket is gone");
+  uint32_t id;
+  // One N-API call both checks and reads the id: this runs on every socket call.
+  if (napi_get_value_uint32(info.Env(), info[0], &id) != napi_ok)
+    throw Napi::TypeError::New(info.Env(), "Expected a socket id");
+  Handle* h = static_cast<const HandleTable*>(info.Data())->Find(id);
+  // A Handle that close() or detach() takes out of the table while a call on it runs (JS run by
+  // an argument's getter) is freed when the last such call returns, not under it.
+  h->calls_++;
+  struct Done {
+    Handle* h;
+    ~Done() {
+      if (--h->calls_ == 0 && h->gone_) delete h;
+    }
+  } done{h};
   return (h->*Method)(info);
 }
 
-void Handle::InitById(Napi::Env env, Napi::Object exports) {
-  void* table = Data(env)->handles.get();  // lives as long as the environment's data
-  exports.Set("recv", Napi::Function::New(env, ById<&Handle::JS_recv>, "recv", table));
-  exports.Set("outboxPut", Napi::Function::New(env, ById<&Handle::JS_outboxPut>, "outboxPut", table));
-  exports.Set("outboxFlush", Napi::Function::New(env, ById<&Handle::JS_outboxFlush>, "outboxFlush", table));
-  exports.Set("outboxPending", Napi::Function::New(env, ById<&Handle::JS_outboxPending>, "outboxPending", table));
-  exports.Set("outboxPeek", Napi::Function::New(env, ById<&Handle::JS_outboxPeek>, "outboxPeek", table));
+namespace {
+
+void CloseAllHook(void* env) {
+  Napi::Env e(static_cast<napi_env>(env));
+  Data(e)->handles.CloseAll(e);
 }
 
-Napi::Value Handle::JS_id(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), id_);
+// A module function whose data is the table: the callback is a template argument, so N-API calls
+// it without the indirection a callable object would add.
+template <Napi::Function::Callback cb>
+void Export(Napi::Env env, Napi::Object exports, const char* name, HandleTable* table) {
+  exports.Set(name, Napi::Function::New<cb>(env, name, table));
 }
 
-Napi::Object Handle::Wrap(Napi::Env env, int fd, int family, int type, int proto) {
+}  // namespace
+
+void Handle::Init(Napi::Env env, Napi::Object exports) {
+  HandleTable* table = &Data(env)->handles;  // lives as long as the environment's data
+  // Added before any wait pool exists, so it runs after the pool's own hook (hooks run in
+  // reverse): every wait has returned by the time the descriptors are closed.
+  napi_add_env_cleanup_hook(env, CloseAllHook, env);
+  Export<JS_open>(env, exports, "open", table);
+  Export<JS_socketpair>(env, exports, "socketpair", table);
+  Export<JS_handles>(env, exports, "handles", table);
+  Export<ById<&Handle::JS_fileno>>(env, exports, "fileno", table);
+  Export<ById<&Handle::JS_family>>(env, exports, "family", table);
+  Export<ById<&Handle::JS_type>>(env, exports, "type", table);
+  Export<ById<&Handle::JS_proto>>(env, exports, "proto", table);
+  Export<ById<&Handle::JS_close>>(env, exports, "close", table);
+  Export<ById<&Handle::JS_detach>>(env, exports, "detach", table);
+  Export<ById<&Handle::JS_settimeout>>(env, exports, "settimeout", table);
+  Export<ById<&Handle::JS_gettimeout>>(env, exports, "gettimeout", table);
+  Export<ById<&Handle::JS_setsockopt>>(env, exports, "setsockopt", table);
+  Export<ById<&Handle::JS_getsockopt>>(env, exports, "getsockopt", table);
+  Export<ById<&Handle::JS_bind>>(env, exports, "bind", table);
+  Export<ById<&Handle::JS_listen>>(env, exports, "listen", table);
+  Export<ById<&Handle::JS_accept>>(env, exports, "accept", table);
+  Export<ById<&Handle::JS_connect>>(env, exports, "connect", table);
+  Export<ById<&Handle::JS_connect_ex>>(env, exports, "connect_ex", table);
+  Export<ById<&Handle::JS_getsockname>>(env, exports, "getsockname", table);
+  Export<ById<&Handle::JS_getpeername>>(env, exports, "getpeername", table);
+  Export<ById<&Handle::JS_dup>>(env, exports, "dup", table);
+  Export<ById<&Handle::JS_send>>(env, exports, "send", table);
+  Export<ById<&Handle::JS_sendall>>(env, exports, "sendall", table);
+  Export<ById<&Handle::JS_sendto>>(env, exports, "sendto", table);
+  Export<ById<&Handle::JS_recv>>(env, exports, "recv", table);
+  Export<ById<&Handle::JS_recv_into>>(env, exports, "recv_into", table);
+  Export<ById<&Handle::JS_recvfrom>>(env, exports, "recvfrom", table);
+  Export<ById<&Handle::JS_shutdown>>(env, exports, "shutdown", table);
+  Export<ById<&Handle::JS_outboxPut>>(env, exports, "outboxPut", table);
+  Export<ById<&Handle::JS_outboxFlush>>(env, exports, "outboxFlush", table);
+  Export<ById<&Handle::JS_outboxPending>>(env, exports, "outboxPending", table);
+  Export<ById<&Handle::JS_outboxClear>>(env, exports, "outboxClear", table);
+  Export<ById<&Handle::JS_outboxPeek>>(env, exports, "outboxPeek", table);
+  Export<JS_closedId>(env, exports, "closedId", table);
+  exports.Set("NO_SOCKET", Napi::Number::New(env, HandleTable::kNone));
+}
+
+uint32_t Handle::Adopt(Napi::Env env, int fd, int family, int type, int proto, bool owned) {
   try {
-    return Data(env)->handle_ctor.New({Napi::Number::New(env, family), Napi::Number::New(env, type),
-                                       Napi::Number::New(env, proto), Napi::Number::New(env, fd)});
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0) ThrowSys(env, "fcntl", errno);
+    auto h = std::make_unique<Handle>();
+    h->fd_ = fd;
+    h->family_ = family;
+#ifdef SOCK_NONBLOCK
+    type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);  // Python reports the plain type
+#endif
+    h->type_ = type;
+    h->proto_ = proto;
+    h->timeout_ = (fl & O_NONBLOCK) ? 0 : -1;
+    return Data(env)->handles.Add(std::move(h));
+  } catch (const std::length_error&) {
+    if (owned) sr_close(fd);
+    throw Napi::RangeError::New(env, "Expected fewer than 2^20 sockets open in one thread");
   } catch (...) {
-    sr_close(fd);
+    if (owned) sr_close(fd);
     throw;
   }
 }
 
-void Handle::CleanupHook(void* arg) {
-  Handle* self = static_cast<Handle*>(arg);
-  self->cleanup_hook_ = false;  // Node drops a hook once it has run
-  self->CloseFd();
+Handle::~Handle() {
+  if (fd_ >= 0) sr_close(fd_);
 }
 
-void Handle::Release() {
-  fd_ = -1;
-  std::vector<Chunk>().swap(queue_);  // frees the memory too; clear() would keep it
-  head_ = head_off_ = pending_ = 0;
-  if (cleanup_hook_) {
-    napi_remove_env_cleanup_hook(env_, CleanupHook, this);
-    cleanup_hook_ = false;
+// open(family, type, proto, fileno) -> id: a new socket, or (fileno >= 0) an existing descriptor
+// adopted as Python's socket(fileno=...) does; family/type/proto of -1 are then read from it.
+Napi::Value Handle::JS_open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = static_cast<int>(ArgIntOr(info, 0, "family", -1, INT32_MAX, AF_INET));
+  int type = static_cast<int>(ArgIntOr(info, 1, "type", -1, INT32_MAX, SOCK_STREAM));
+  int proto = static_cast<int>(ArgIntOr(info, 2, "proto", -1, INT32_MAX, 0));
+  int fileno = static_cast<int>(ArgIntOr(info, 3, "fileno", -1, INT32_MAX, -1));
+  if (fileno < 0) {
+    if (family < 0 || type < 0 || proto < 0)
+      throw Napi::RangeError::New(env, "family, type and proto of -1 need a fileno to read them from");
+    int fd = sr_socket(family, type, proto);
+    if (fd < 0) ThrowSys(env, "socket", -fd);
+    return Napi::Number::New(env, Adopt(env, fd, family, type, proto));
   }
+  if (fcntl(fileno, F_GETFL) < 0) ThrowSys(env, "socket", errno, "fileno " + std::to_string(fileno));
+  if (family < 0) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fileno, reinterpret_cast<sockaddr*>(&ss), &len) < 0) ThrowSys(env, "getsockname", errno);
+    family = ss.ss_family;
+  }
+  if (type < 0) {
+    socklen_t len = sizeof type;
+    if (getsockopt(fileno, SOL_SOCKET, SO_TYPE, &type, &len) < 0) ThrowSys(env, "getsockopt", errno);
+  }
+  if (proto < 0) proto = 0;
+  return Napi::Number::New(env, Adopt(env, fileno, family, type, proto, false));
 }
 
-void Handle::CloseFd() {
-  if (fd_ < 0) return;
+// socketpair(family = AF_UNIX, type = SOCK_STREAM, proto = 0) -> [id, id]
+Napi::Value Handle::JS_socketpair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = static_cast<int>(ArgIntOr(info, 0, "family", 0, INT32_MAX, AF_UNIX));
+  int type = static_cast<int>(ArgIntOr(info, 1, "type", 0, INT32_MAX, SOCK_STREAM));
+  int proto = static_cast<int>(ArgIntOr(info, 2, "proto", 0, INT32_MAX, 0));
+  int fds[2];
+  int flags = 0;
+#ifdef SOCK_CLOEXEC
+  flags = SOCK_CLOEXEC;
+#endif
+  if (socketpair(family, type | flags, proto, fds) < 0) ThrowSys(env, "socketpair", errno);
+  uint32_t first;
+  try {
+    first = Adopt(env, fds[0], family, type, proto);
+  } catch (...) {
+    sr_close(fds[1]);
+    throw;
+  }
+  uint32_t second;
+  try {
+    second = Adopt(env, fds[1], family, type, proto);
+  } catch (...) {
+    Data(env)->handles.Find(first)->Discard(env);
+    throw;
+  }
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, Napi::Number::New(env, first));
+  pair.Set(1u, Napi::Number::New(env, second));
+  return pair;
+}
+
+// closedId(family) -> the id a closed Socket of `family` holds (HandleTable::ClosedId).
+Napi::Value Handle::JS_closedId(const Napi::CallbackInfo& info) {
+  int family = static_cast<int>(ArgInt(info[0], "family", INT32_MIN, INT32_MAX));
+  return Napi::Number::New(info.Env(), HandleTable::ClosedId(family));
+}
+
+// handles() -> [open, slots]: the sockets open now, and the slots the table has (the most ever
+// open at once), for tests that watch what a long loop keeps.
+Napi::Value Handle::JS_handles(const Napi::CallbackInfo& info) {
+  const HandleTable& table = Data(info.Env())->handles;
+  Napi::Array counts = Napi::Array::New(info.Env(), 2);
+  counts.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(table.Open())));
+  counts.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(table.Slots())));
+  return counts;
+}
+
+void Handle::Release(Napi::Env env) {
+  fd_ = -1;
+  OutboxClear();
+  if (id_ != HandleTable::kNone) Data(env)->handles.Remove(this);
+}
+
+void Handle::Discard(Napi::Env env) {
   int fd = fd_;
-  Release();
-  if (!DeferClose(env_, fd)) sr_close(fd);
+  Release(env);
+  if (fd >= 0 && !DeferClose(env, fd)) sr_close(fd);
+  delete this;
 }
 
 int Handle::Fd(Napi::Env env, const char* syscall) const {
   if (fd_ < 0) ThrowSys(env, syscall, EBADF, "the socket is closed");
   return fd_;
+}
+
+int Handle::Family(Napi::Env env, const char* syscall) const {
+  if (family_ == AF_UNSPEC) Fd(env, syscall);  // closed, and no family to read an address with
+  return family_;
 }
 
 double Handle::Deadline() const {
@@ -202,22 +283,24 @@ Napi::Value Handle::JS_proto(const Napi::CallbackInfo& info) {
 }
 
 // close(): idempotent. As in Python, ECONNRESET from close() is not an error worth raising. The
-// socket is closed for JS at once; when an async wait is using the descriptor, the number itself
-// is released once that wait (woken now) has returned.
+// socket is closed for JS at once, and its native state and slot are freed (HandleTable); when an
+// async wait is using the descriptor, the number itself is released once that wait (woken now)
+// has returned.
 Napi::Value Handle::JS_close(const Napi::CallbackInfo& info) {
-  if (fd_ < 0) return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  if (fd_ < 0) return env.Undefined();
   int fd = fd_;
-  Release();
-  if (DeferClose(info.Env(), fd)) return info.Env().Undefined();
+  Release(env);
+  if (DeferClose(env, fd)) return env.Undefined();
   int r = sr_close(fd);
-  if (r < 0 && r != -ECONNRESET) ThrowSys(info.Env(), "close", -r);
-  return info.Env().Undefined();
+  if (r < 0 && r != -ECONNRESET) ThrowSys(env, "close", -r);
+  return env.Undefined();
 }
 
 // detach(): hand the descriptor to the caller (another thread or process), closed for us.
 Napi::Value Handle::JS_detach(const Napi::CallbackInfo& info) {
   int fd = fd_;
-  Release();
+  if (fd >= 0) Release(info.Env());
   return Napi::Number::New(info.Env(), fd);
 }
 
@@ -226,9 +309,9 @@ Napi::Value Handle::JS_detach(const Napi::CallbackInfo& info) {
 Napi::Value Handle::JS_settimeout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double t = -1;
-  if (info.Length() > 0 && !info[0].IsNull() && !info[0].IsUndefined()) {
-    if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "Expected timeout to be a number of seconds or null");
-    t = info[0].As<Napi::Number>().DoubleValue();
+  if (info.Length() > 1 && !info[1].IsNull() && !info[1].IsUndefined()) {
+    if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "Expected timeout to be a number of seconds or null");
+    t = info[1].As<Napi::Number>().DoubleValue();
     if (!std::isfinite(t) || t < 0)
       throw Napi::RangeError::New(env, "Expected timeout to be a finite number >= 0, or null to block");
   }
@@ -247,19 +330,19 @@ Napi::Value Handle::JS_gettimeout(const Napi::CallbackInfo& info) {
 // setsockopt(level, name, value): an int (or boolean), or bytes for struct-valued options.
 Napi::Value Handle::JS_setsockopt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int level = static_cast<int>(ArgInt(info[0], "level", INT32_MIN, INT32_MAX));
-  int name = static_cast<int>(ArgInt(info[1], "name", INT32_MIN, INT32_MAX));
+  int level = static_cast<int>(ArgInt(info[1], "level", INT32_MIN, INT32_MAX));
+  int name = static_cast<int>(ArgInt(info[2], "name", INT32_MIN, INT32_MAX));
   int fd = Fd(env, "setsockopt");
   int r;
-  if (info[2].IsNumber() || info[2].IsBoolean()) {
-    int value = info[2].IsBoolean() ? info[2].As<Napi::Boolean>().Value()
-                                    : static_cast<int>(ArgInt(info[2], "value", INT32_MIN, INT32_MAX));
+  if (info[3].IsNumber() || info[3].IsBoolean()) {
+    int value = info[3].IsBoolean() ? info[3].As<Napi::Boolean>().Value()
+                                    : static_cast<int>(ArgInt(info[3], "value", INT32_MIN, INT32_MAX));
     r = setsockopt(fd, level, name, &value, sizeof value);
   } else {
     // Python takes an int or bytes; a string is more likely a mistake than a struct.
-    if (info[2].IsString()) throw Napi::TypeError::New(env, "Expected value to be an integer or a Uint8Array");
+    if (info[3].IsString()) throw Napi::TypeError::New(env, "Expected value to be an integer or a Uint8Array");
     Bytes value;
-    ArgBytes(info[2], "value", &value);
+    ArgBytes(info[3], "value", &value);
     r = setsockopt(fd, level, name, value.data, static_cast<socklen_t>(value.len));
   }
   if (r < 0) ThrowSys(env, "setsockopt", errno);
@@ -269,9 +352,9 @@ Napi::Value Handle::JS_setsockopt(const Napi::CallbackInfo& info) {
 // getsockopt(level, name, buflen?): an int, or a Buffer of at most buflen bytes when it is given.
 Napi::Value Handle::JS_getsockopt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int level = static_cast<int>(ArgInt(info[0], "level", INT32_MIN, INT32_MAX));
-  int name = static_cast<int>(ArgInt(info[1], "name", INT32_MIN, INT32_MAX));
-  int64_t buflen = ArgIntOr(info, 2, "buflen", 1, 1024, 0);
+  int level = static_cast<int>(ArgInt(info[1], "level", INT32_MIN, INT32_MAX));
+  int name = static_cast<int>(ArgInt(info[2], "name", INT32_MIN, INT32_MAX));
+  int64_t buflen = ArgIntOr(info, 3, "buflen", 1, 1024, 0);
   int fd = Fd(env, "getsockopt");
   if (buflen == 0) {
     int value = 0;
@@ -291,7 +374,7 @@ Napi::Value Handle::JS_bind(const Napi::CallbackInfo& info) {
   socklen_t len;
   // The address first: reading it can run JS (a getter) that closes this socket, and the number
   // may then already belong to another one. The descriptor is read only after the last JS.
-  ParseAddress(env, family_, info[0], &ss, &len);
+  ParseAddress(env, Family(env, "bind"), info[1], &ss, &len);
   int fd = Fd(env, "bind");
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0)
     ThrowSys(env, "bind", errno, FormatAddress(reinterpret_cast<sockaddr*>(&ss), len));
@@ -300,12 +383,12 @@ Napi::Value Handle::JS_bind(const Napi::CallbackInfo& info) {
 
 Napi::Value Handle::JS_listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int backlog = static_cast<int>(ArgIntOr(info, 0, "backlog", 0, INT32_MAX, 128));
+  int backlog = static_cast<int>(ArgIntOr(info, 1, "backlog", 0, INT32_MAX, 128));
   if (listen(Fd(env, "listen"), backlog) < 0) ThrowSys(env, "listen", errno);
   return env.Undefined();
 }
 
-// accept() -> [Handle, address]. The new socket is blocking, as in Python.
+// accept() -> [id, address]. The new socket is blocking, as in Python.
 Napi::Value Handle::JS_accept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "accept");
@@ -315,8 +398,9 @@ Napi::Value Handle::JS_accept(const Napi::CallbackInfo& info) {
       env, "accept", POLLIN, [&](bool) { return sr_accept(fd, &ss, &len); }, Deadline());
   if (r < 0) ThrowSys(env, "accept", static_cast<int>(-r));
   Napi::Array result = Napi::Array::New(env, 2);
-  result.Set(0u, Wrap(env, static_cast<int>(r), family_, type_, proto_));
-  result.Set(1u, MakeAddress(env, reinterpret_cast<sockaddr*>(&ss), len));
+  Napi::Value address = MakeAddress(env, reinterpret_cast<sockaddr*>(&ss), len);
+  result.Set(0u, Napi::Number::New(env, Adopt(env, static_cast<int>(r), family_, type_, proto_)));
+  result.Set(1u, address);
   return result;
 }
 
@@ -355,7 +439,7 @@ Napi::Value Handle::JS_connect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sockaddr_storage ss;
   socklen_t len;
-  ParseAddress(env, family_, info[0], &ss, &len);  // may run JS: before Fd(), as in bind()
+  ParseAddress(env, Family(env, "connect"), info[1], &ss, &len);  // may run JS: before Fd(), as in bind()
   int fd = Fd(env, "connect");
   const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
   int err = DoConnect(env, fd, timeout_, sa, len);
@@ -367,7 +451,7 @@ Napi::Value Handle::JS_connect_ex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sockaddr_storage ss;
   socklen_t len;
-  ParseAddress(env, family_, info[0], &ss, &len);  // may run JS: before Fd(), as in bind()
+  ParseAddress(env, Family(env, "connect_ex"), info[1], &ss, &len);  // may run JS: before Fd(), as in bind()
   int fd = Fd(env, "connect_ex");
   return Napi::Number::New(env, DoConnect(env, fd, timeout_, reinterpret_cast<sockaddr*>(&ss), len));
 }
@@ -390,14 +474,14 @@ Napi::Value Handle::JS_getpeername(const Napi::CallbackInfo& info) {
   return MakeAddress(env, reinterpret_cast<sockaddr*>(&ss), len);
 }
 
-// dup(): a new Handle on a duplicate descriptor (close-on-exec), with the same timeout.
+// dup() -> id: a new socket on a duplicate descriptor (close-on-exec), with the same timeout.
 Napi::Value Handle::JS_dup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = fcntl(Fd(env, "dup"), F_DUPFD_CLOEXEC, 0);
   if (fd < 0) ThrowSys(env, "dup", errno);
-  Napi::Object copy = Wrap(env, fd, family_, type_, proto_);
-  Unwrap(copy)->timeout_ = timeout_;
-  return copy;
+  uint32_t copy = Adopt(env, fd, family_, type_, proto_);
+  Data(env)->handles.Find(copy)->timeout_ = timeout_;
+  return Napi::Number::New(env, copy);
 }
 
 }  // namespace sr

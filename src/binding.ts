@@ -14,37 +14,6 @@ export type Address = [host: string, port: number] | [host: string, port: number
 /** Bytes to send: a Uint8Array (Buffer included) or any ArrayBufferView, or a string sent as UTF-8. */
 export type Data = ArrayBufferView | ArrayBuffer | string;
 
-/** The native socket: one owned descriptor and its outbound queue (native/socket.cc, io.cc, outbox.cc). */
-export interface NativeHandle {
-  fileno(): number;
-  family(): number;
-  type(): number;
-  proto(): number;
-  close(): void;
-  detach(): number;
-  settimeout(seconds: number | null): void;
-  gettimeout(): number | null;
-  setsockopt(level: number, name: number, value: number | boolean | ArrayBufferView): void;
-  getsockopt(level: number, name: number, buflen?: number): number | Buffer;
-  bind(address: Address): void;
-  listen(backlog?: number): void;
-  accept(): [NativeHandle, Address];
-  connect(address: Address): void;
-  connect_ex(address: Address): number;
-  getsockname(): Address;
-  getpeername(): Address;
-  dup(): NativeHandle;
-  /** The number the by-id functions of {@link Binding} take (native HandleTable). */
-  id(): number;
-  send(data: Data, flags?: number): number;
-  sendall(data: Data, flags?: number): void;
-  sendto(data: Data, flagsOrAddress: number | Address, address?: Address): number;
-  recv_into(buffer: ArrayBufferView, nbytes?: number, flags?: number): number;
-  recvfrom(bufsize: number, flags?: number): [Buffer, Address | null];
-  shutdown(how: number): void;
-  outboxClear(): void;
-}
-
 /**
  * Python's `select.poll` object (native/poll.cc): the registry is an array of pollfd kept natively.
  * Timeouts are in seconds, < 0 to block. `poll()` writes (fd, revents) pairs into `out` and
@@ -104,21 +73,66 @@ export interface OptionalConstants {
   EPOLLRDHUP?: number; EPOLLET?: number; EPOLLONESHOT?: number;
 }
 
-export interface Binding extends Constants, OptionalConstants {
-  Handle: new (family?: number, type?: number, proto?: number, fileno?: number) => NativeHandle;
-  // The calls made for every socket on every turn of a loop take the handle's id(), not the
-  // handle: reaching a handle by id costs less than unwrapping it.
-  /** Reads into `into` at `offset` (the pool, src/pool.ts); returns the count. */
+/**
+ * The socket calls of native/socket.cc, io.cc and outbox.cc. A socket is an id, a number: the
+ * native state lives in a table of the addon's (native/addon.h, HandleTable), which close() and
+ * detach() empty at once, so a closed socket holds nothing native while it waits for the garbage
+ * collector. Every call takes the id first; an id that is closed, or {@link Binding.NO_SOCKET},
+ * behaves as a closed socket: fileno() is -1, close() does nothing, the rest throw EBADF.
+ */
+export interface SocketCalls {
+  /** A new socket, or with `fileno` an existing descriptor adopted (-1s are read from it). */
+  open(family?: number, type?: number, proto?: number, fileno?: number): number;
+  socketpair(family?: number, type?: number, proto?: number): [number, number];
+  /** [open now, slots]: the table's sockets open, and its size (the most ever open at once). */
+  handles(): [open: number, slots: number];
+  /**
+   * The id a closed socket of `family` holds: never issued, it reaches a closed socket of that
+   * family, which checks an address as the family reads it before it throws EBADF, as Python's do.
+   */
+  closedId(family: number): number;
+  fileno(id: number): number;
+  family(id: number): number;
+  type(id: number): number;
+  proto(id: number): number;
+  close(id: number): void;
+  detach(id: number): number;
+  settimeout(id: number, seconds: number | null): void;
+  gettimeout(id: number): number | null;
+  setsockopt(id: number, level: number, name: number, value: number | boolean | ArrayBufferView): void;
+  getsockopt(id: number, level: number, name: number, buflen?: number): number | Buffer;
+  bind(id: number, address: Address): void;
+  listen(id: number, backlog?: number): void;
+  /** The new socket's id and the peer's address. */
+  accept(id: number): [number, Address];
+  connect(id: number, address: Address): void;
+  connect_ex(id: number, address: Address): number;
+  getsockname(id: number): Address;
+  getpeername(id: number): Address;
+  /** The id of a new socket on a duplicate descriptor. */
+  dup(id: number): number;
+  send(id: number, data: Data, flags?: number): number;
+  sendall(id: number, data: Data, flags?: number): void;
+  sendto(id: number, data: Data, flagsOrAddress: number | Address, address?: Address): number;
+  /** Reads into `into` at `offset` (the pool, src/pool.ts); returns the count, at most `bufsize`. */
   recv(id: number, bufsize: number, flags: number, into: Uint8Array, offset: number): number;
+  recv_into(id: number, buffer: ArrayBufferView, nbytes?: number, flags?: number): number;
+  recvfrom(id: number, bufsize: number, flags?: number): [Buffer, Address | null];
+  shutdown(id: number, how: number): void;
   /** Returns the bytes queued after the put. */
   outboxPut(id: number, data: Data): number;
   /** Returns the bytes still queued after the write. */
   outboxFlush(id: number): number;
   outboxPending(id: number): number;
+  outboxClear(id: number): void;
   /** Copies the first min(max, pending) queued bytes into `into` at `offset`; returns the count. */
   outboxPeek(id: number, max: number | undefined, into: Uint8Array, offset: number): number;
+}
+
+export interface Binding extends Constants, OptionalConstants, SocketCalls {
+  /** An id no socket ever has: what a Socket holds once closed. */
+  NO_SOCKET: number;
   setup(errorFactory: typeof makeError, isMainThread: boolean): void;
-  socketpair(family?: number, type?: number, proto?: number): [NativeHandle, NativeHandle];
   getaddrinfo(
     host: string | null,
     port: number | string | null,
@@ -163,3 +177,53 @@ function load(): Binding {
 
 export const binding: Binding = load();
 binding.setup(makeError, isMainThread);
+
+const silent = new FinalizationRegistry<number>((id) => {
+  try {
+    binding.close(id);
+  } catch {
+    // Nobody is left to tell.
+  }
+});
+
+/**
+ * A socket the package keeps for itself (the selectors' wake-up pipe), not the user's: an id and
+ * the few calls it needs. Closed without a ResourceWarning when it is collected open.
+ */
+export class NativeHandle {
+  #id: number;
+
+  /** A connected AF_UNIX stream pair. */
+  static pair(): [NativeHandle, NativeHandle] {
+    const [a, b] = binding.socketpair();
+    return [new NativeHandle(a), new NativeHandle(b)];
+  }
+
+  private constructor(id: number) {
+    this.#id = id;
+    silent.register(this, id, this);
+  }
+
+  fileno(): number {
+    return binding.fileno(this.#id);
+  }
+
+  settimeout(seconds: number | null): void {
+    binding.settimeout(this.#id, seconds);
+  }
+
+  send(data: Data): number {
+    return binding.send(this.#id, data);
+  }
+
+  recv_into(buffer: ArrayBufferView): number {
+    return binding.recv_into(this.#id, buffer);
+  }
+
+  close(): void {
+    silent.unregister(this);
+    const id = this.#id;
+    this.#id = binding.NO_SOCKET;
+    binding.close(id);
+  }
+}

@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { binding, type NativeHandle } from './binding';
+import { binding, NativeHandle } from './binding';
 import { BlockingIOError, makeError } from './errors';
 import { Socket } from './socket';
 
@@ -141,7 +141,7 @@ export class Waker {
   readonly #w: NativeHandle;
 
   constructor() {
-    [this.#r, this.#w] = binding.socketpair();
+    [this.#r, this.#w] = NativeHandle.pair();
     this.#r.settimeout(0);
     this.#w.settimeout(0);
   }

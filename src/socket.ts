@@ -1,18 +1,19 @@
 /**
  * The socket module: Python's `socket.socket` as the {@link Socket} class, and the module
- * functions around it. Each method is a thin call into the native handle, which checks its
- * arguments, makes the system call and raises the SocketError family.
+ * functions around it. A Socket holds the id of its native state (native/addon.h, HandleTable);
+ * each method is a thin call that passes the id to native code, which checks the arguments,
+ * makes the system call and raises the SocketError family.
  */
 import { constants as osConstants } from 'node:os';
 import { inspect } from 'node:util';
 
-import { binding, type Address, type Data, type NativeHandle } from './binding';
+import { binding, type Address, type Data } from './binding';
 import { makeError, SocketError } from './errors';
 import { POOLED_MAX, poolFor, poolOffset, poolTake } from './pool';
 
 export type { Address, Data } from './binding';
 
-const { AF_INET, AF_INET6, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, IPPROTO_IPV6, IPV6_V6ONLY } = binding;
+const { AF_INET, AF_INET6, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, IPPROTO_IPV6, IPV6_V6ONLY, NO_SOCKET } = binding;
 
 /** The reverse of the constants, for repr: 2 -> 'AF_INET'. */
 function constantName(prefix: string, value: number): string {
@@ -28,13 +29,12 @@ export function formatAddress(address: Address | null): string {
   return address.length > 2 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function describe(h: NativeHandle): string {
-  const fd = h.fileno();
-  const family = constantName('AF_', h.family());
-  const type = constantName('SOCK_', h.type());
-  if (fd < 0) return `<socket [closed] fd=-1, family=${family}, type=${type}>`;
-  let text = `<socket fd=${fd}, family=${family}, type=${type}`;
-  for (const [label, get] of [['laddr', () => h.getsockname()], ['raddr', () => h.getpeername()]] as const) {
+/** Python's repr of the socket `id` (whose descriptor is `fd`, -1 once closed). */
+function describe(id: number, fd: number, family: number, type: number): string {
+  const names = `family=${constantName('AF_', family)}, type=${constantName('SOCK_', type)}`;
+  if (fd < 0) return `<socket [closed] fd=-1, ${names}>`;
+  let text = `<socket fd=${fd}, ${names}`;
+  for (const [label, get] of [['laddr', () => binding.getsockname(id)], ['raddr', () => binding.getpeername(id)]] as const) {
     try {
       const address = formatAddress(get());
       if (address) text += `, ${label}=${address}`;
@@ -47,49 +47,61 @@ function describe(h: NativeHandle): string {
 
 /**
  * Sockets that become garbage while still open are closed, with a ResourceWarning, as CPython
- * does; the registry holds the native handle, not the Socket, so the Socket can be collected.
+ * does; the registry holds the socket's id, not the Socket, so the Socket can be collected. A
+ * closed socket is unregistered: its native state went with close(), and nothing is left to do.
+ *
+ * A socket joins the registry only once it has lived through a turn of the event loop (the
+ * registry's callbacks run only from there anyway). Each registration costs V8 a cell in its old
+ * generation, garbage only a full collection frees: a loop that opens and closes sockets by the
+ * million without yielding would pile them up by the tens of megabytes. Until its turn comes, a
+ * socket waits in Socket's young list, which drops closed sockets whenever it has doubled.
  */
-const unclosed = new FinalizationRegistry<NativeHandle>((h) => {
-  if (h.fileno() < 0) return;
-  process.emitWarning(`unclosed ${describe(h)}`, 'ResourceWarning');
+const unclosed = new FinalizationRegistry<number>((id) => {
+  const fd = binding.fileno(id);
+  if (fd < 0) return;
+  process.emitWarning(`unclosed ${describe(id, fd, binding.family(id), binding.type(id))}`, 'ResourceWarning');
   try {
-    h.close();
+    binding.close(id);
   } catch {
     // Nobody is left to tell.
   }
 });
 
-// Socket.close() and detach() empty the native queue; this tells the Outbox (set in its static block).
-let forgetPending: (outbox: Outbox) => void;
+// Socket.close() and detach() free the native queue; this tells the Outbox (set in its static block).
+let forget: (outbox: Outbox) => void;
 
 /** The per-socket outbound queue, held natively: `message_queues[s]` of the classic loop. */
 export class Outbox {
-  readonly #h: NativeHandle;
-  readonly #id: number;
+  #id: number;
   // A copy of the native queue's byte count, kept from what put() and flush() return, so that
   // pending and empty(), asked on every turn of a loop, cost no call into native code.
   #pending = 0;
 
   static {
-    forgetPending = (outbox) => {
+    forget = (outbox) => {
+      outbox.#id = NO_SOCKET;
       outbox.#pending = 0;
     };
   }
 
   /** @internal */
-  constructor(h: NativeHandle) {
-    this.#h = h;
-    this.#id = h.id();
+  constructor(id: number) {
+    this.#id = id;
   }
 
-  /** Appends a copy of `data`: the caller may reuse its buffer at once. */
+  /**
+   * Appends a copy of `data`: the caller may reuse its buffer at once. On a message socket
+   * (SOCK_DGRAM, SOCK_SEQPACKET) each put() is one message, sent alone.
+   */
   put(data: Data): void {
     this.#pending = binding.outboxPut(this.#id, data);
   }
 
   /**
    * Writes as much as the kernel takes now, in one gather write (sendmsg, MSG_NOSIGNAL), and keeps
-   * the rest in order. Returns the bytes written; 0 when a non-blocking socket would block.
+   * the rest in order; a message socket sends its messages one by one. Returns the bytes written;
+   * 0 when a non-blocking socket would block. A message the kernel refuses for its size
+   * (EMSGSIZE) is dropped, and the error thrown once.
    */
   flush(): number {
     const before = this.#pending;
@@ -115,7 +127,7 @@ export class Outbox {
 
   /** Drops whatever is queued. */
   clear(): void {
-    this.#h.outboxClear();
+    binding.outboxClear(this.#id);
     this.#pending = 0;
   }
 
@@ -132,16 +144,16 @@ export class Outbox {
   }
 }
 
-// A handle on its way into a new Socket (accept, socketpair, dup): the constructor takes it
-// instead of creating a socket. Set and cleared around one synchronous `new`.
-let adopting: NativeHandle | null = null;
+// A socket on its way into a new Socket (accept, socketpair, dup): the constructor takes its id
+// instead of opening a socket. Set and cleared around one synchronous `new`.
+let adopting = NO_SOCKET;
 
-function wrap(h: NativeHandle): Socket {
-  adopting = h;
+function wrap(id: number): Socket {
+  adopting = id;
   try {
     return new Socket();
   } finally {
-    adopting = null;
+    adopting = NO_SOCKET;
   }
 }
 
@@ -149,36 +161,86 @@ function wrap(h: NativeHandle): Socket {
  * A socket, as Python's `socket.socket`: `new Socket(AF_INET, SOCK_STREAM)`, or
  * `new Socket(-1, -1, -1, fd)` (or `new Socket(undefined, undefined, undefined, fd)`) to adopt a
  * descriptor and read its family and type from the kernel.
+ *
+ * `family`, `type` and `proto` are read-only, as in Python: they are getters without setters, so
+ * assigning one throws a TypeError in strict mode code (ES modules, classes, TypeScript output)
+ * and is ignored in sloppy mode code, as for Node's own getters; TypeScript refuses it at compile
+ * time.
  */
 export class Socket {
-  /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX`. */
-  readonly family: number;
-  /** The socket type, `SOCK_STREAM` or `SOCK_DGRAM` and the like, without creation flags. */
-  readonly type: number;
-  /** The protocol number, 0 for the family's default. */
-  readonly proto: number;
   /** The socket's outbound queue: `put`, `flush`, `pending`, `empty`, `clear`. */
   readonly outbox: Outbox;
-  readonly #h: NativeHandle;
-  readonly #id: number;
+  // The native state's id (HandleTable); once closed or detached, closedId(family), which no open
+  // socket ever has, so that a closed Socket never presents an id a later socket could have.
+  #id: number;
   #fd: number;
+  readonly #family: number;
+  readonly #type: number;
+  readonly #proto: number;
+  #registered = false; // in `unclosed`
+
+  // Sockets made since the last turn of the event loop, not yet in `unclosed` (see there).
+  static #young: Socket[] = [];
+  static #youngLimit = 1024;
+  static #registering = false;
+
+  /** Keeps `s` for registration on the next turn, and the list no longer than twice the open sockets. */
+  static #track(s: Socket): void {
+    const young = Socket.#young;
+    young.push(s);
+    if (young.length >= Socket.#youngLimit) {
+      const open = young.filter((t) => t.#fd >= 0);
+      young.length = 0;
+      young.push(...open);
+      Socket.#youngLimit = Math.max(1024, 2 * open.length);
+    }
+    if (!Socket.#registering) {
+      Socket.#registering = true;
+      setImmediate(Socket.#registerYoung).unref();
+    }
+  }
+
+  static #registerYoung(this: void): void {
+    Socket.#registering = false;
+    for (const s of Socket.#young.splice(0)) {
+      if (s.#fd < 0) continue;
+      unclosed.register(s, s.#id, s);
+      s.#registered = true;
+    }
+  }
 
   constructor(family?: number, type?: number, proto?: number, fileno?: number | null) {
-    if (adopting) {
-      this.#h = adopting;
-      adopting = null;
+    let id: number;
+    if (adopting !== NO_SOCKET) {
+      id = adopting;
+      adopting = NO_SOCKET;
     } else if (fileno !== undefined && fileno !== null) {
-      this.#h = new binding.Handle(family ?? -1, type ?? -1, proto ?? -1, fileno);
+      id = binding.open(family ?? -1, type ?? -1, proto ?? -1, fileno);
     } else {
-      this.#h = new binding.Handle(family ?? AF_INET, type ?? SOCK_STREAM, proto ?? 0);
+      id = binding.open(family ?? AF_INET, type ?? SOCK_STREAM, proto ?? 0);
     }
-    this.family = this.#h.family();
-    this.type = this.#h.type();
-    this.proto = this.#h.proto();
-    this.outbox = new Outbox(this.#h);
-    this.#id = this.#h.id();
-    this.#fd = this.#h.fileno();
-    unclosed.register(this, this.#h, this);
+    this.#id = id;
+    this.#fd = binding.fileno(id);
+    this.#family = binding.family(id);
+    this.#type = binding.type(id);
+    this.#proto = binding.proto(id);
+    this.outbox = new Outbox(id);
+    Socket.#track(this);
+  }
+
+  /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX`. Read-only. */
+  get family(): number {
+    return this.#family;
+  }
+
+  /** The socket type, `SOCK_STREAM` or `SOCK_DGRAM` and the like, without creation flags. Read-only. */
+  get type(): number {
+    return this.#type;
+  }
+
+  /** The protocol number, 0 for the family's default. Read-only. */
+  get proto(): number {
+    return this.#proto;
   }
 
   /** The descriptor, or -1 once closed or detached. */
@@ -186,26 +248,33 @@ export class Socket {
     return this.#fd;
   }
 
-  /** Closes the socket. Idempotent; every later call but fileno() and close() throws EBADF. */
+  /**
+   * Closes the socket and frees its native state at once. Idempotent; every later call but
+   * fileno() and close() throws EBADF.
+   */
   close(): void {
     if (this.#fd < 0) return;
+    const id = this.#id;
     this.#fd = -1;
-    unclosed.unregister(this);
-    forgetPending(this.outbox);
-    this.#h.close();
+    this.#id = binding.closedId(this.#family);
+    if (this.#registered) unclosed.unregister(this);
+    forget(this.outbox);
+    binding.close(id);
   }
 
   /** Closes the socket object without closing the descriptor, and returns the descriptor. */
   detach(): number {
+    const id = this.#id;
     this.#fd = -1;
-    unclosed.unregister(this);
-    forgetPending(this.outbox);
-    return this.#h.detach();
+    this.#id = binding.closedId(this.#family);
+    if (this.#registered) unclosed.unregister(this);
+    forget(this.outbox);
+    return binding.detach(id);
   }
 
   /** A new Socket on a duplicate of the descriptor, with the same timeout. */
   dup(): Socket {
-    return wrap(this.#h.dup());
+    return wrap(binding.dup(this.#id));
   }
 
   /** `false` is `settimeout(0)`, `true` is `settimeout(null)`. */
@@ -213,22 +282,22 @@ export class Socket {
     if (typeof flag !== 'boolean' && typeof flag !== 'number') {
       throw new TypeError(`Expected flag to be a boolean, got ${typeof flag}`);
     }
-    this.#h.settimeout(flag ? null : 0);
+    binding.settimeout(this.#id, flag ? null : 0);
   }
 
   /** `false` when the timeout is 0 (non-blocking), `true` otherwise, timed sockets included. */
   getblocking(): boolean {
-    return this.#h.gettimeout() !== 0;
+    return binding.gettimeout(this.#id) !== 0;
   }
 
   /** null blocks; 0 never waits (BlockingIOError); seconds > 0 wait at most that long (TimeoutError). */
   settimeout(seconds: number | null): void {
-    this.#h.settimeout(seconds);
+    binding.settimeout(this.#id, seconds);
   }
 
   /** The timeout in seconds: `null` when blocking, 0 when non-blocking. */
   gettimeout(): number | null {
-    return this.#h.gettimeout();
+    return binding.gettimeout(this.#id);
   }
 
   /**
@@ -236,67 +305,70 @@ export class Socket {
    * a C int; bytes are passed as they are, for structures such as `struct linger`.
    */
   setsockopt(level: number, name: number, value: number | boolean | ArrayBufferView): void {
-    this.#h.setsockopt(level, name, value);
+    binding.setsockopt(this.#id, level, name, value);
   }
 
   /** An integer option, or with `buflen`, a Buffer of the option's raw bytes. */
   getsockopt(level: number, name: number): number;
   getsockopt(level: number, name: number, buflen: number): Buffer;
   getsockopt(level: number, name: number, buflen?: number): number | Buffer {
-    return this.#h.getsockopt(level, name, buflen);
+    return binding.getsockopt(this.#id, level, name, buflen);
   }
 
   /** Binds to a local address: `['127.0.0.1', 10000]`, port 0 for any free port, or a path. */
   bind(address: Address): void {
-    this.#h.bind(address);
+    binding.bind(this.#id, address);
   }
 
   /** Starts accepting connections, queueing at most `backlog` that `accept()` has not taken. */
   listen(backlog = 128): void {
-    this.#h.listen(backlog);
+    binding.listen(this.#id, backlog);
   }
 
   /** Waits for a connection; the new socket is blocking, as in Python. */
   accept(): [Socket, Address] {
-    const [h, address] = this.#h.accept();
-    return [wrap(h), address];
+    const [id, address] = binding.accept(this.#id);
+    return [wrap(id), address];
   }
 
   /** Connects; a non-blocking socket throws BlockingIOError (EINPROGRESS) and finishes later. */
   connect(address: Address): void {
-    this.#h.connect(address);
+    binding.connect(this.#id, address);
   }
 
   /** As connect(), but returns the errno (0 on success) instead of throwing. */
   connect_ex(address: Address): number {
-    return this.#h.connect_ex(address);
+    return binding.connect_ex(this.#id, address);
   }
 
   /** Sends what the kernel takes now and returns that count, which may be less than given. */
   send(data: Data, flags = 0): number {
-    return this.#h.send(data, flags);
+    return binding.send(this.#id, data, flags);
   }
 
   /** Sends everything, waiting as needed, or throws. */
   sendall(data: Data, flags = 0): void {
     // As Python's: nothing to send is still one send(), an empty datagram on a message socket.
     if (typeof data === 'string' ? data.length === 0 : ArrayBuffer.isView(data) && data.byteLength === 0) {
-      this.#h.send(data, flags);
+      binding.send(this.#id, data, flags);
       return;
     }
-    this.#h.sendall(data, flags);
+    binding.sendall(this.#id, data, flags);
   }
 
   /** sendto(data, address) or sendto(data, flags, address). */
   sendto(data: Data, address: Address): number;
   sendto(data: Data, flags: number, address: Address): number;
   sendto(data: Data, flagsOrAddress: number | Address, address?: Address): number {
-    return address === undefined ? this.#h.sendto(data, flagsOrAddress) : this.#h.sendto(data, flagsOrAddress, address);
+    return address === undefined
+      ? binding.sendto(this.#id, data, flagsOrAddress)
+      : binding.sendto(this.#id, data, flagsOrAddress, address);
   }
 
   /**
-   * At most `bufsize` bytes; an empty Buffer means the peer has closed its side. The bytes are a
-   * view of a pool shared by every socket (src/pool.ts), so a read allocates no memory of its own.
+   * At most `bufsize` bytes, MSG_TRUNC included; an empty Buffer means the peer has closed its
+   * side. The bytes are a view of a pool shared by every socket (src/pool.ts), so a read
+   * allocates no memory of its own.
    */
   recv(bufsize: number, flags = 0): Buffer {
     // As Python's recv(0): nothing asked, nothing read; a datagram stays queued, nothing waits.
@@ -324,41 +396,45 @@ export class Socket {
     return n >= buf.length / 2 ? buf.subarray(0, n) : Buffer.from(buf.subarray(0, n));
   }
 
-  /** Reads into `buffer` (its first `nbytes`, or all of it) and returns the count. */
+  /**
+   * Reads into `buffer` (at most its first `nbytes`, or all of it) and returns the count. With
+   * MSG_TRUNC on a datagram socket the count is the datagram's real length, which may be more
+   * than was written, as in Python.
+   */
   recv_into(buffer: ArrayBufferView, nbytes = 0, flags = 0): number {
     // Into no room at all, as recv(0): Python returns 0 without a system call.
     if (nbytes === 0 && ArrayBuffer.isView(buffer) && buffer.byteLength === 0 && Number.isInteger(flags) && this.#fd >= 0) return 0;
-    return this.#h.recv_into(buffer, nbytes, flags);
+    return binding.recv_into(this.#id, buffer, nbytes, flags);
   }
 
-  /** A datagram and the address it came from (null where the kernel gives none). */
+  /** A datagram (at most `bufsize` bytes of it) and the address it came from (null where the kernel gives none). */
   recvfrom(bufsize: number, flags = 0): [Buffer, Address | null] {
-    return this.#h.recvfrom(bufsize, flags);
+    return binding.recvfrom(this.#id, bufsize, flags);
   }
 
   /** Shuts down one or both directions (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`); the descriptor stays open. */
   shutdown(how: number): void {
-    this.#h.shutdown(how);
+    binding.shutdown(this.#id, how);
   }
 
   /** The socket's own address, for instance the port that `bind()` to port 0 chose. */
   getsockname(): Address {
-    return this.#h.getsockname();
+    return binding.getsockname(this.#id);
   }
 
   /** The address of the peer it is connected to. */
   getpeername(): Address {
-    return this.#h.getpeername();
+    return binding.getpeername(this.#id);
   }
 
   /** Python's repr: `<socket fd=5, family=AF_INET, type=SOCK_STREAM, laddr=127.0.0.1:10000>`. */
   toString(): string {
-    return describe(this.#h);
+    return describe(this.#id, this.#fd, this.#family, this.#type);
   }
 
   /** What `console.log()` and `util.inspect()` print: the same repr as toString(). */
   [inspect.custom](): string {
-    return describe(this.#h);
+    return this.toString();
   }
 
   /** `using s = socket()` closes it at the end of the block, as Python's `with`. */
@@ -382,11 +458,11 @@ export function socketpair(family = binding.AF_UNIX, type = SOCK_STREAM, proto =
 export function fromfd(fd: number, family: number, type: number, proto = 0): Socket {
   if (typeof fd !== 'number' || !Number.isInteger(fd)) throw new TypeError(`Expected fd to be an integer, got ${String(fd)}`);
   if (fd < 0) throw new RangeError(`Expected fd to be a descriptor (>= 0), got ${fd}`);
-  const borrowed = new binding.Handle(family, type, proto, fd);
+  const borrowed = binding.open(family, type, proto, fd);
   try {
-    return wrap(borrowed.dup());
+    return wrap(binding.dup(borrowed));
   } finally {
-    borrowed.detach();
+    binding.detach(borrowed);
   }
 }
 
