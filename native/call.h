@@ -39,6 +39,10 @@ ssize_t Handle::Call(Napi::Env env, const char* syscall, short events, Op op, do
     if (!WouldBlock(n)) return n;
     if (wait_first) continue;    // readiness was spurious (another process took it): wait again
     if (timeout_ < 0) return n;  // a blocking descriptor with SO_RCVTIMEO/SO_SNDTIMEO set
+    // As sock_call_ex: each wait gets what is left of the deadline, and none left is a timeout.
+    // Readiness that never turns into data (a shut-down reader, an error the call does not
+    // report) would otherwise make every wait return at once, and the loop spin forever.
+    if (sr_now() >= deadline) ThrowSys(env, syscall, ETIMEDOUT, "timed out");
     int r = WaitFor(env, syscall, fd_, events, deadline, wake);
     if (r == 0) ThrowSys(env, syscall, ETIMEDOUT, "timed out");
     if (r < 0) return r;

@@ -300,6 +300,22 @@ describe('socket', () => {
       assert.throws(() => server.accept(), sr.TimeoutError);
     });
 
+    it('a timed socket whose readiness never becomes data still times out (no spin)', () => {
+      // A reader shut down on a datagram socket polls readable for ever while recv() says EAGAIN:
+      // the wait must count down to the deadline as CPython's sock_call_ex does. In a child, so
+      // that a spin fails the test instead of hanging mocha.
+      const r = runNode(`
+        const sr = require(process.env.SR_ROOT);
+        const [a, b] = sr.socketpair(sr.AF_UNIX, sr.SOCK_DGRAM);
+        b.settimeout(0.05);
+        b.shutdown(sr.SHUT_RD);
+        const t0 = Date.now();
+        try { b.recv(64, sr.MSG_DONTWAIT); console.log('returned'); } catch (err) { console.log(err.name, Date.now() - t0 >= 45); }
+        a.close(); b.close();`, { timeout: 5000 });
+      assert.equal(r.signal, null, 'the timed recv spun until the test killed it');
+      assert.equal(r.stdout.trim(), 'TimeoutError true');
+    });
+
     it('a timed socket still returns data that arrives in time', () => {
       const [a, b] = opened.add(...sr.socketpair());
       a.settimeout(5);
