@@ -8,7 +8,7 @@ const { spawn } = require('node:child_process');
 const { cli, killStarted, client } = require('./helpers/programs');
 const { fdCount, cpuSeconds, settle } = require('./helpers/procfs');
 const { sr, Opened, listener } = require('./helpers/sockets');
-const { AcceptGuard } = require('../lib/examples/descriptors');
+const { AcceptGuard } = require('../lib/programs/support/accept-guard');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

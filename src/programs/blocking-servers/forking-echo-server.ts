@@ -8,11 +8,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../constants';
-import { InterruptedError, SocketError, TimeoutError } from '../errors';
-import { interrupt_on, Socket, socket, type Address } from '../socket';
-import { parseOptions } from './options';
-import { sayer } from './say';
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../../constants';
+import { InterruptedError, SocketError, TimeoutError } from '../../errors';
+import { interrupt_on, Socket, socket, type Address } from '../../socket';
+import { parseOptions } from '../support/options';
+import { sayer } from '../support/say';
 
 /** The descriptor the child finds its connection on: after stdin, stdout and stderr. */
 const CONNECTION_FD = 3;

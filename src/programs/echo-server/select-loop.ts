@@ -7,21 +7,21 @@
  *   select-reactor echo-server [--host localhost] [--port 10000] [--quiet] [--trace] [--ui PORT]
  *                              [--max-queue BYTES] [--selector select|poll|epoll] [--workers N]
  *
- * `--selector` runs the same loop on the selectors module (echo-server-selectors.ts); `--workers`
- * runs N of them on one port with SO_REUSEPORT (echo-workers.ts). Without them, this file's
+ * `--selector` runs the same loop on the selectors module (selectors-loop.ts); `--workers`
+ * runs N of them on one port with SO_REUSEPORT (workers.ts). Without them, this file's
  * select() loop, as the classic has it, is the server.
  */
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, FD_SETSIZE } from '../constants';
-import { BlockingIOError, InterruptedError, SocketError } from '../errors';
-import { select } from '../select';
-import { socket, interrupt_on, type Address, type Socket } from '../socket';
-import { AcceptGuard } from './descriptors';
-import { backendOf, serve as serveOnSelector } from './echo-server-selectors';
-import { runWorkers, workerCount } from './echo-workers';
-import { raiseOpenFileLimit } from './limits';
-import { parseOptions, portOption, UsageError } from './options';
-import { sayer, writeAll } from './say';
-import { LiveView } from './live-view';
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, FD_SETSIZE } from '../../constants';
+import { BlockingIOError, InterruptedError, SocketError } from '../../errors';
+import { select } from '../../select';
+import { socket, interrupt_on, type Address, type Socket } from '../../socket';
+import { AcceptGuard } from '../support/accept-guard';
+import { backendOf, serve as serveOnSelector } from './selectors-loop';
+import { runWorkers, workerCount } from './workers';
+import { raiseOpenFileLimit } from '../support/limits';
+import { parseOptions, portOption, UsageError } from '../support/options';
+import { sayer, writeAll } from '../support/say';
+import { LiveView } from './live-view/view';
 import { tracer } from './trace';
 
 function remove<T>(list: T[], item: T): void {
@@ -107,9 +107,9 @@ export async function main(argv: string[]): Promise<number> {
   const peers = new Map<Socket, Address>(); // py: peers = {}  (getpeername() fails once the peer is gone)
   const paused = new Set<Socket>(); // clients not read from while their outbox is too full
   let closed = 0; // clients closed since the loop last let Node's event loop run
-  const guard = new AcceptGuard(server, warn); // EMFILE/ENFILE on accept(): see descriptors.ts
+  const guard = new AcceptGuard(server, warn); // EMFILE/ENFILE on accept(): see support/accept-guard.ts
   const trace = values.trace === true ? tracer(server, peers) : null;
-  // --ui: the live view's sockets ride along in this loop's select() (live-view.ts).
+  // --ui: the live view's sockets ride along in this loop's select() (live-view/view.ts).
   ui?.watch(server, peers);
   if (ui) sayer(2)('live view on http://%s:%s/', host, ui.port);
 

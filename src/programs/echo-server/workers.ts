@@ -10,11 +10,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-import { SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT } from '../constants';
-import { SocketError } from '../errors';
-import { socket } from '../socket';
-import { UsageError } from './options';
-import { writeAll } from './say';
+import { SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT } from '../../constants';
+import { SocketError } from '../../errors';
+import { socket } from '../../socket';
+import { UsageError } from '../support/options';
+import { writeAll } from '../support/say';
 
 /** `--workers`' value, checked. */
 export function workerCount(value: string): number {

@@ -14,8 +14,8 @@ import { isatty } from 'node:tty';
 
 import { createColors } from 'picocolors';
 
-import { formatAddress, type Address, type Socket } from '../socket';
-import { writeAll } from './say';
+import { formatAddress, type Address, type Socket } from '../../socket';
+import { writeAll } from '../support/say';
 
 export type Trace = (inputs: Socket[], outputs: Socket[], readable: Socket[], writable: Socket[], exceptional: Socket[]) => void;
 

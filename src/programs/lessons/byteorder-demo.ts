@@ -9,11 +9,11 @@
  */
 import { endianness } from 'node:os';
 
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../constants';
-import { create_connection, htonl, htons, ntohl, ntohs, socket } from '../socket';
-import { parseOptions } from './options';
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../../constants';
+import { create_connection, htonl, htons, ntohl, ntohs, socket } from '../../socket';
+import { parseOptions } from '../support/options';
 import { recvExactly } from './recv-exactly';
-import { sayer } from './say';
+import { sayer } from '../support/say';
 
 const PORT_NUMBER = 10000;
 const ADDRESS = 0xc0a80101; // 192.168.1.1, as one 32-bit number

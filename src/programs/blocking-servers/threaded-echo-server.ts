@@ -7,11 +7,11 @@
  */
 import { isMainThread, threadId, Worker, workerData } from 'node:worker_threads';
 
-import { AF_INET, SHUT_RDWR, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../constants';
-import { InterruptedError, SocketError, TimeoutError } from '../errors';
-import { fromfd, interrupt_on, Socket, socket, type Address } from '../socket';
-import { parseOptions } from './options';
-import { sayer } from './say';
+import { AF_INET, SHUT_RDWR, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../../constants';
+import { InterruptedError, SocketError, TimeoutError } from '../../errors';
+import { fromfd, interrupt_on, Socket, socket, type Address } from '../../socket';
+import { parseOptions } from '../support/options';
+import { sayer } from '../support/say';
 
 /** What crosses to the thread: JS objects cannot, so the descriptor goes as a number. */
 interface Handover {

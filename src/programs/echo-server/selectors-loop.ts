@@ -5,14 +5,14 @@
  * data, the function to call when it is ready, the loop only dispatches, and what is received
  * is sent back at once (libuv writes first too, and waits for writable only when the kernel
  * refuses). It prints the same lines and keeps the same guarantees as the select() loop in
- * echo-server.ts. `// py:` names the
+ * select-loop.ts. `// py:` names the
  * Python a block mirrors; `// departs from Python:` marks where this one is deliberately different.
  *
  *   select-reactor echo-server --selector epoll [--host localhost] [--port 10000] [--quiet] [--trace]
  *                              [--max-queue BYTES]
  */
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT } from '../constants';
-import { BlockingIOError, InterruptedError, SocketError } from '../errors';
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT } from '../../constants';
+import { BlockingIOError, InterruptedError, SocketError } from '../../errors';
 import {
   EpollSelector,
   EVENT_READ,
@@ -20,11 +20,11 @@ import {
   PollSelector,
   SelectSelector,
   type BaseSelector,
-} from '../selectors';
-import { socket, interrupt_on, type Address, type Socket } from '../socket';
-import { AcceptGuard } from './descriptors';
-import { UsageError } from './options';
-import { sayer, writeAll } from './say';
+} from '../../selectors';
+import { socket, interrupt_on, type Address, type Socket } from '../../socket';
+import { AcceptGuard } from '../support/accept-guard';
+import { UsageError } from '../support/options';
+import { sayer, writeAll } from '../support/say';
 import { tracer } from './trace';
 
 /** Connections taken per readiness of the listener (Redis's acceptor takes up to 1,000). */
@@ -96,13 +96,13 @@ export function serve(host: string, port: number, options: Options): number {
   // (Python's KeyboardInterrupt), and the server closes every socket and exits 0. Taken over
   // before "starting up" is said: whoever reads that line may signal at once.
   interrupt_on('SIGINT', 'SIGTERM');
-  // departs from Python: said once listening (see echo-server.ts), even with --quiet.
+  // departs from Python: said once listening (see select-loop.ts), even with --quiet.
   sayer(2)('starting up on %s port %s', host, server.getsockname()[1]);
 
   // py: message_queues = {}  -- each socket's outbox
   const peers = new Map<Socket, Address>(); // py: peers = {}
   const paused = new Set<Socket>(); // clients not read from while their outbox is too full
-  const guard = new AcceptGuard(server, warn); // EMFILE/ENFILE on accept(): see descriptors.ts
+  const guard = new AcceptGuard(server, warn); // EMFILE/ENFILE on accept(): see support/accept-guard.ts
   // What the guard pauses, when it has no spare descriptor: the listener's registration.
   const listening = {
     unwatch: () => sel.unregister(server),

@@ -9,11 +9,11 @@
  * Client and server take turns on one thread: everything they send fits in the kernel's buffers,
  * so neither ever waits on the other.
  */
-import { SHUT_WR, SOCK_STREAM, AF_INET, SOL_SOCKET, SO_REUSEADDR } from '../constants';
-import { TimeoutError } from '../errors';
-import { create_connection, socket, type Socket } from '../socket';
-import { parseOptions } from './options';
-import { sayer } from './say';
+import { SHUT_WR, SOCK_STREAM, AF_INET, SOL_SOCKET, SO_REUSEADDR } from '../../constants';
+import { TimeoutError } from '../../errors';
+import { create_connection, socket, type Socket } from '../../socket';
+import { parseOptions } from '../support/options';
+import { sayer } from '../support/say';
 
 const REQUEST = 'GET /hello HTTP/1.0\r\nHost: localhost\r\n\r\n';
 const PATIENCE = 0.5; // seconds the server waits for the end of a request that never ends
