@@ -9,7 +9,7 @@ import { SocketError } from './errors';
 import * as blockingEchoServer from './programs/blocking-servers/blocking-echo-server';
 import * as chatServer from './programs/chat-server/main';
 import * as echoClient from './programs/echo-client/main';
-import * as echoServer from './programs/echo-server/select-loop';
+import * as echoServer from './programs/echo-server/main';
 import * as framingDemo from './programs/lessons/framing-demo';
 import * as byteorderDemo from './programs/lessons/byteorder-demo';
 import * as oobDemo from './programs/lessons/oob-demo';
