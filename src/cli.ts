@@ -5,7 +5,7 @@
  *   select-reactor <command> [--host localhost] [--port 10000] [options]
  */
 import * as bench from './bench';
-import { SocketError } from './errors';
+import { SocketError } from './index';
 import * as blockingEchoServer from './programs/blocking-servers/blocking-echo-server';
 import * as chatServer from './programs/chat-server/main';
 import * as echoClient from './programs/echo-client/main';

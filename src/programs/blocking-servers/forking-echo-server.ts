@@ -8,9 +8,19 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../../constants';
-import { InterruptedError, SocketError, TimeoutError } from '../../errors';
-import { interrupt_on, Socket, socket, type Address } from '../../socket';
+import {
+  AF_INET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  InterruptedError,
+  SocketError,
+  TimeoutError,
+  interrupt_on,
+  Socket,
+  socket,
+  type Address,
+} from '../../index';
 import { parseOptions } from '../support/options';
 import { sayer } from '../support/say';
 

@@ -7,9 +7,21 @@
  */
 import { isMainThread, threadId, Worker, workerData } from 'node:worker_threads';
 
-import { AF_INET, SHUT_RDWR, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../../constants';
-import { InterruptedError, SocketError, TimeoutError } from '../../errors';
-import { fromfd, interrupt_on, Socket, socket, type Address } from '../../socket';
+import {
+  AF_INET,
+  SHUT_RDWR,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  InterruptedError,
+  SocketError,
+  TimeoutError,
+  fromfd,
+  interrupt_on,
+  Socket,
+  socket,
+  type Address,
+} from '../../index';
 import { parseOptions } from '../support/options';
 import { sayer } from '../support/say';
 

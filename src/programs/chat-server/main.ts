@@ -6,10 +6,21 @@
  *
  *   select-reactor chat-server [--host localhost] [--port 10000] [--quiet] [--max-queue BYTES]
  */
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, FD_SETSIZE } from '../../constants';
-import { InterruptedError, SocketError } from '../../errors';
-import { select } from '../../select';
-import { formatAddress, interrupt_on, socket, type Address, type Socket } from '../../socket';
+import {
+  AF_INET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  FD_SETSIZE,
+  InterruptedError,
+  SocketError,
+  select,
+  formatAddress,
+  interrupt_on,
+  socket,
+  type Address,
+  type Socket,
+} from '../../index';
 import { parseOptions, UsageError } from '../support/options';
 import { sayer, writeAll } from '../support/say';
 

@@ -3,7 +3,7 @@
  *
  *   select-reactor echo-client [--host localhost] [--port 10000] [message ...]
  */
-import { create_connection } from '../../socket';
+import { create_connection } from '../../index';
 import { parseOptions } from '../support/options';
 import { sayer } from '../support/say';
 

@@ -9,8 +9,18 @@
  */
 import { endianness } from 'node:os';
 
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../../constants';
-import { create_connection, htonl, htons, ntohl, ntohs, socket } from '../../socket';
+import {
+  AF_INET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  create_connection,
+  htonl,
+  htons,
+  ntohl,
+  ntohs,
+  socket,
+} from '../../index';
 import { parseOptions } from '../support/options';
 import { recvExactly } from './recv-exactly';
 import { sayer } from '../support/say';

@@ -10,8 +10,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF } from '../../constants';
-import { create_connection, Socket, socket } from '../../socket';
+import {
+  AF_INET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_RCVBUF,
+  SO_REUSEADDR,
+  SO_SNDBUF,
+  create_connection,
+  Socket,
+  socket,
+} from '../../index';
 import { MessageSocket } from './message-socket';
 import { parseOptions } from '../support/options';
 import { sayer } from '../support/say';

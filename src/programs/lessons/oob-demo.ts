@@ -9,9 +9,18 @@
  *
  * Client and server take turns on one thread; select() waits (2 s at most) for each send to land.
  */
-import { AF_INET, MSG_OOB, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../../constants';
-import { select } from '../../select';
-import { create_connection, formatAddress, socket, type Socket } from '../../socket';
+import {
+  AF_INET,
+  MSG_OOB,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  select,
+  create_connection,
+  formatAddress,
+  socket,
+  type Socket,
+} from '../../index';
 import { parseOptions } from '../support/options';
 import { recvExactly } from './recv-exactly';
 import { sayer, type Say } from '../support/say';

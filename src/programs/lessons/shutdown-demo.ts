@@ -9,9 +9,17 @@
  * Client and server take turns on one thread: everything they send fits in the kernel's buffers,
  * so neither ever waits on the other.
  */
-import { SHUT_WR, SOCK_STREAM, AF_INET, SOL_SOCKET, SO_REUSEADDR } from '../../constants';
-import { TimeoutError } from '../../errors';
-import { create_connection, socket, type Socket } from '../../socket';
+import {
+  SHUT_WR,
+  SOCK_STREAM,
+  AF_INET,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  TimeoutError,
+  create_connection,
+  socket,
+  type Socket,
+} from '../../index';
 import { parseOptions } from '../support/options';
 import { sayer } from '../support/say';
 

@@ -13,10 +13,21 @@
  * A browser that reads slowly, or has gone, never stalls the echo server: each viewer has an
  * outbox like any client, and past MAX_VIEWER_QUEUE it misses events (and is told how many).
  */
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, SHUT_WR } from '../../../constants';
-import { BlockingIOError, SocketError } from '../../../errors';
-import { select } from '../../../select';
-import { formatAddress, socket, type Address, type Socket } from '../../../socket';
+import {
+  AF_INET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_ERROR,
+  SO_REUSEADDR,
+  SHUT_WR,
+  BlockingIOError,
+  SocketError,
+  select,
+  formatAddress,
+  socket,
+  type Address,
+  type Socket,
+} from '../../../index';
 import { eventStreamHead, HttpError, parseHead, response, sseEvent, type Request } from './http';
 import { PAGE } from './page';
 import { pyBytes } from '../../support/say';
