@@ -3,9 +3,10 @@
 // connections, point the load generator at it (pinned to the other CPUs), read the result, stop
 // the server. Only processes started here are ever signalled.
 const { spawn, spawnSync } = require('node:child_process');
-const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
+
+const { cpuSeconds, rssKiB } = require('./procfs');
 
 const HOST = '127.0.0.1';
 
@@ -114,49 +115,6 @@ async function stopServer(server, { grace = 5000 } = {}) {
   const exit = await server.exited;
   clearTimeout(timer);
   return exit;
-}
-
-/** The server's resident set, in KiB, from /proc (Linux). */
-function rssKiB(pid) {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = status.match(/^VmRSS:\s+(\d+) kB/m);
-  if (!m) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(m[1]);
-}
-
-/**
- * CPU seconds the process has used, user and system, all threads (/proc, in USER_HZ ticks, which
- * Linux fixes at 100 per second for this interface), and its children's: the processes of
- * `echo-server --workers N` do the serving, their parent only waits for them.
- */
-function cpuSeconds(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let seconds = (Number(fields[11]) + Number(fields[12])) / 100;
-  for (const child of childrenOf(pid)) {
-    try {
-      seconds += cpuSeconds(child);
-    } catch {
-      // It has just exited: what it used is gone with it.
-    }
-  }
-  return seconds;
-}
-
-/** The live children of a process, from each of its threads' /proc children list. */
-function childrenOf(pid) {
-  const children = [];
-  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-    let list;
-    try {
-      list = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-    } catch {
-      continue; // the thread has ended
-    }
-    if (list) children.push(...list.split(' ').map(Number));
-  }
-  return children;
 }
 
 /**

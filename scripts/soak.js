@@ -12,10 +12,11 @@
 // Traffic goes to 127.0.0.1 only, and stops by itself.
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
-const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
+
+const { fdCount, rssMiB } = require('../bench/procfs');
 
 const { values } = parseArgs({
   options: {
@@ -36,8 +37,6 @@ for (const [name, n] of [['--seconds', seconds], ['--clients', clients], ['--max
 }
 
 const cli = path.resolve(__dirname, '../lib/cli.js');
-const fdCount = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
-const rssMiB = (pid) => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)[1]) / 1024;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const say = (text) => process.stdout.write(`${text}\n`);
 
