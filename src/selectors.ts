@@ -5,7 +5,8 @@
  * view), and backends that differ in a few attributes: {@link SelectSelector},
  * {@link PollSelector}, {@link EpollSelector}, and {@link DefaultSelector}, the best one here.
  *
- * Beyond Python: `selectAsync()` (the wait runs on a worker thread), `wakeup()`, and `events()`.
+ * Beyond Python: `selectAsync()` (the wait runs on a worker thread), `wakeup()`, and `events()`;
+ * how those waits are timed, retried and woken is wait.ts's (SelectorWaits).
  */
 import { inspect } from 'node:util';
 

@@ -3,7 +3,7 @@
  * backends'. A caller's timeout becomes a deadline on the monotonic clock; a wait that ends with
  * nothing to report (a stray wake-up, registrations changed under it) runs again for the time
  * left, as PEP 475 retries EINTR; and a self-pipe (Waker) lets anything end a wait in progress,
- * which is the only way to end one running on a worker thread of libuv's pool.
+ * which is the only way to end one running on a wait thread of the addon's (native/wait.h).
  */
 import { performance } from 'node:perf_hooks';
 

@@ -26,7 +26,7 @@ describe('echo-server backpressure', function () {
     const startRss = rssMiB(pid);
     // The bound: each flooder may hold max-queue + one 64 KiB read in its outbox; twice that per
     // client covers the allocator's slack and the 64 KiB recv() Buffers awaiting GC; 64 MiB more
-    // covers V8's own heap growth. Without backpressure the server grows by ~200 MiB a second.
+    // covers V8's own heap growth. Without backpressure the server grows as fast as the flood.
     const bound = startRss + (50 * 2 * maxQueue) / (1 << 20) + 64;
 
     const flood = startFlood(server.port, 50);
@@ -82,9 +82,8 @@ describe('echo-server backpressure', function () {
         // The requirement is 100 ms for every echo. Other work shares this machine's two cores and
         // can delay any one echo for reasons that are not the server's, so: once the flood is held
         // back, the 99th percentile is held to 100 ms; during the ramp-up (the first second, when
-        // the server still reads 64 KiB from each of 50 clients per turn, ~30 ms p99 on an idle
-        // machine, ~95 ms beside other test runs) only the median is asserted, and both
-        // distributions are printed above.
+        // the server still reads 64 KiB from each of 50 clients per turn, its tail follows the
+        // machine's load) only the median is asserted, and both distributions are printed above.
         assert.ok(quantile(latencies, 0.5) < 20, `median echo ${ms(latencies, 0.5)} ms during the flood`);
         assert.ok(quantile(steady, 0.5) < 20, `median echo ${ms(steady, 0.5)} ms once held back`);
         assert.ok(quantile(steady, 0.99) < 100, `99th percentile echo ${ms(steady, 0.99)} ms once held back`);

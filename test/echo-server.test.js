@@ -493,8 +493,8 @@ for (const loop of loops) {
           await new Promise((resolve) => sock.on('connect', resolve));
           sock.pause(); // not reading yet: the server must stop reading from us
           const sent = await sendUntilStalled(sock, payload);
-          // What the kernel's buffers hold both ways is ~4 MiB here: a server that kept reading would
-          // have taken all 32 (into its memory).
+          // The kernel's buffers both ways hold a few MiB: a server that kept reading would have
+          // taken all 32 (into its memory).
           assert.ok(sent < payload.length / 2, `the server read ${(sent / 2 ** 20).toFixed(1)} of 32 MiB from a client that reads nothing`);
           // Now we read: the server reads from us again as its queue drains, meets our EOF (with
           // bytes queued for us, or not), and must deliver everything before it closes.
