@@ -17,6 +17,8 @@ const {
 } = require('./helpers/programs');
 const { fdCount, rssMiB, cpuSeconds, childrenOf } = require('../bench/procfs');
 const { sr, closedPort } = require('./helpers/sockets');
+const echoServer = require('../lib/programs/echo-server/main');
+const { UsageError } = require('../lib/programs/support/options');
 
 const linux = process.platform === 'linux';
 const python = spawnSync('python3', ['--version']).status === 0 ? 'python3' : null;
@@ -529,19 +531,20 @@ describe('echo-server, whatever its loop', function () {
   it(`--selector select: ${pastFdSetsize}`, () => refusesPastFdSetsize(['--selector', 'select']));
 
   it('says what it expected of bad options and exits 2', async () => {
-    const usage = (...args) => run(process.execPath, [cli, 'echo-server', '--port', '0', ...args]);
+    // Through the command once: the line and the exit status.
+    const r = await run(process.execPath, [cli, 'echo-server', '--port', 'eighty']);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, 'select-reactor echo-server: --port must be an integer in [0, 65535], got eighty\n');
+    // The rest in this process: each is refused before anything is opened.
     const cases = [
-      [['--port', 'eighty'], /--port must be an integer in \[0, 65535\]/],
-      [['--workers', '0'], /--workers must be an integer in \[1, 256\], got 0/],
-      [['--selector', 'kqueue'], /--selector must be select, poll or epoll, got kqueue/],
-      [['--ui', '0', '--selector', 'poll'], /--ui shows the select\(\) loop of one process/],
-      ...['-1', '1.5', 'lots', ''].map((bad) => [[`--max-queue=${bad}`], /--max-queue must be a number of bytes/]),
+      [['--workers', '0'], /^--workers must be an integer in \[1, 256\], got 0$/],
+      [['--selector', 'kqueue'], /^--selector must be select, poll or epoll, got kqueue$/],
+      [['--ui', '0', '--selector', 'poll'], /^--ui shows the select\(\) loop of one process/],
+      ...['-1', '1.5', 'lots', ''].map((bad) => [[`--max-queue=${bad}`], /^--max-queue must be a number of bytes/]),
     ];
-    const results = await Promise.all(cases.map(([args]) => usage(...args)));
-    results.forEach((r, i) => {
-      assert.equal(r.status, 2, cases[i][0].join(' '));
-      assert.match(r.stderr, cases[i][1]);
-    });
+    for (const [args, message] of cases) {
+      await assert.rejects(echoServer.main(['--port', '0', ...args]), (err) => err instanceof UsageError && message.test(err.message), args.join(' '));
+    }
   });
 
   describe('with 2,000 clients, and its open-file limit', () => {
