@@ -3,7 +3,7 @@
  * select() loop (select-loop.ts) and the selectors loop (selectors-loop.ts) call these where the
  * Python has nothing, or something that would not survive real clients. Each helper says why.
  */
-import { BlockingIOError, SocketError, type Address, type Socket } from '../../index';
+import { BlockingIOError, InterruptedError, SocketError, type Address, type Socket } from '../../index';
 import type { AcceptGuard, Watch } from '../support/accept-guard';
 import { sayer, writeAll, type Say } from '../support/say';
 
@@ -156,4 +156,15 @@ export class EventLoopTurns {
     this.#closed = 0;
     return new Promise((resolve) => setImmediate(resolve));
   }
+}
+
+/**
+ * Python's loops run until Ctrl-C kills them. Ours take SIGINT and SIGTERM over (interrupt_on,
+ * before "starting up" is said: whoever reads that line may signal at once), so that the blocking
+ * wait ends with InterruptedError, Python's KeyboardInterrupt; then the loop says so here, closes
+ * every socket and exits 0. Any other error is rethrown.
+ */
+export function endedBySignal(err: unknown, say: Say, clients: number): void {
+  if (!(err instanceof InterruptedError)) throw err;
+  say('%s: closing the listener and %s clients', err.signal, clients);
 }

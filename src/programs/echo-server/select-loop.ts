@@ -8,7 +8,6 @@
 import {
   AF_INET,
   FD_SETSIZE,
-  InterruptedError,
   SOCK_STREAM,
   SOL_SOCKET,
   SO_REUSEADDR,
@@ -26,6 +25,7 @@ import {
   acceptWaiting,
   Backpressure,
   bindOrSay,
+  endedBySignal,
   EventLoopTurns,
   refuse,
   sayListening,
@@ -65,9 +65,7 @@ export async function serve(host: string, port: number, options: SelectLoopOptio
   }
   // py: server.listen(128)  -- the classic listen(5) stalls a burst of connects
   server.listen(128);
-  // departs from Python: SIGINT and SIGTERM end the blocking select() with InterruptedError
-  // (Python's KeyboardInterrupt), and the server closes every socket and exits 0. Taken over
-  // before "starting up" is said: whoever reads that line may signal at once.
+  // departs from Python: SIGINT and SIGTERM end the loop, which closes everything (endedBySignal).
   interrupt_on('SIGINT', 'SIGTERM');
   // py: say("starting up on localhost port", port)  -- departs from Python: once listening
   sayListening(host, server);
@@ -210,8 +208,7 @@ export async function serve(host: string, port: number, options: SelectLoopOptio
       }
     }
   } catch (err) {
-    if (!(err instanceof InterruptedError)) throw err;
-    say('%s: closing the listener and %s clients', err.signal, peers.size);
+    endedBySignal(err, say, peers.size);
   } finally {
     guard.close();
     server.close();

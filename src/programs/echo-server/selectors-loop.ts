@@ -10,7 +10,6 @@
  */
 import {
   AF_INET,
-  InterruptedError,
   SOCK_STREAM,
   SOL_SOCKET,
   SO_REUSEADDR,
@@ -28,6 +27,7 @@ import {
   acceptWaiting,
   Backpressure,
   bindOrSay,
+  endedBySignal,
   EventLoopTurns,
   refuse,
   sayListening,
@@ -82,8 +82,7 @@ export async function serve(host: string, port: number, options: SelectorsLoopOp
   }
   // py: server.listen(128)
   server.listen(128);
-  // departs from Python: SIGINT and SIGTERM end the blocking select() with InterruptedError, as
-  // in select-loop.ts; taken over before "starting up" is said.
+  // departs from Python: SIGINT and SIGTERM end the loop, which closes everything (endedBySignal).
   interrupt_on('SIGINT', 'SIGTERM');
   // py: say("starting up on localhost port", port)  -- departs from Python: once listening
   sayListening(host, server);
@@ -230,8 +229,7 @@ export async function serve(host: string, port: number, options: SelectorsLoopOp
       for (const [key, mask] of events) key.data(key.fileobj as Socket, mask);
     }
   } catch (err) {
-    if (!(err instanceof InterruptedError)) throw err;
-    say('%s: closing the listener and %s clients', err.signal, peers.size);
+    endedBySignal(err, say, peers.size);
   } finally {
     guard.close();
     server.close();
