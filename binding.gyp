@@ -8,6 +8,7 @@
         "native/args.cc",
         "native/epoll.cc",
         "native/errors.cc",
+        "native/interrupt.cc",
         "native/io.cc",
         "native/outbox.cc",
         "native/poll.cc",

@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['lib/', 'build/', 'node_modules/', 'bench/results/', 'bench/build/'] },
+  { ignores: ['lib/', 'build/', 'node_modules/', 'bench/results/', 'bench/build/', 'docs/api/'] },
   {
     files: ['src/**/*.ts'],
     extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],

@@ -64,4 +64,13 @@ function cpuSeconds(pid) {
   return seconds;
 }
 
-module.exports = { fdCount, rssKiB, rssMiB, childrenOf, cpuSeconds };
+/**
+ * Seconds the process's main thread has spent runnable but waiting for a CPU (/proc/PID/schedstat,
+ * its second field, in ns): time another process took from the server's loop during a run. (For
+ * `--workers` that thread is the parent's, which only waits, so there it says little.)
+ */
+function cpuWaitSeconds(pid) {
+  return Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+}
+
+module.exports = { fdCount, rssKiB, rssMiB, childrenOf, cpuSeconds, cpuWaitSeconds };

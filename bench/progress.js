@@ -1,7 +1,8 @@
 'use strict';
 // The live progress line: on a terminal, the run under way with the count, the time so far and
-// an estimate of what is left, rewritten in place; each finished run leaves one line above it.
-// Elsewhere (CI logs, pipes), only the finished runs' lines.
+// an estimate of what is left (the count grows when a noisy cell gets more rounds), rewritten in
+// place; each finished run leaves one line above it. Elsewhere (CI logs, pipes), only the
+// finished runs' lines.
 
 function clock(ms) {
   const s = Math.round(ms / 1000);
@@ -23,6 +24,10 @@ function progress(total, stream = process.stderr) {
     },
     done(i, what) {
       stream.write(`${clear}${head(i)} ${what}\n`);
+    },
+    /** More runs than planned: a noisy cell's extra rounds. */
+    grow(runs) {
+      total += runs;
     },
     end() {
       stream.write(`${clear}${total} runs in ${clock(Date.now() - t0)}\n`);

@@ -4,7 +4,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { ratio } = require('./stats');
+const { NOISY, median } = require('./stats');
 
 function formatValue(value, kind) {
   if (kind === 'pingpong') return Math.round(value).toLocaleString('en-US');
@@ -13,7 +13,11 @@ function formatValue(value, kind) {
 }
 
 function formatRatio(r) {
-  return r === null ? '–' : `${r.toFixed(2)}×`;
+  return r ? `${r.median.toFixed(2)}×` : '–';
+}
+
+function percent(fraction) {
+  return fraction === Infinity ? '∞' : `${Math.round(fraction * 100)}%`;
 }
 
 /** Rows of cells, padded to their columns' widths. */
@@ -23,35 +27,67 @@ function markdownTable(header, rows) {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+/** "4% · 2%": how far the rounds' throughput and server CPU disagree, and "noisy" past NOISY. */
+function formatSpread(m) {
+  const parts = [m.spread, m.cpu_spread].filter((x) => x !== undefined && x !== null).map(percent);
+  return `${parts.join(' · ')}${m.noisy ? ' noisy' : ''}`;
+}
+
 /**
- * The table: every cell, every contender that ran in it, median and range, latency for pingpong,
- * and "times better" than the baseline and the ceiling, from the same run.
+ * The table: every cell, every contender that ran in it. Server CPU per operation first (the
+ * figure another process's load moves least), then the median throughput, how far the rounds
+ * disagree, latency, and "times better" than each reference, paired round by round.
  */
-function table(results, contenders, { baseline, ceiling }) {
-  const label = Object.fromEntries(contenders.map((c) => [c.name, c.label]));
-  const header = ['cell', 'contender', 'median', 'min–max', 'p50 / p99 µs', 'server CPU µs/op', `× ${label[baseline]}`, `× ${label[ceiling]}`];
+function table(results, contenders) {
+  const byName = Object.fromEntries(contenders.map((c) => [c.name, c]));
+  const refs = results.references.filter((name) => byName[name]);
+  const header = ['cell', 'contender', 'server CPU µs/op', 'median', 'spread', 'rounds', 'p50 / p99 µs', ...refs.map((r) => `× ${byName[r].short ?? byName[r].label}`)];
   const rows = [];
   for (const cell of results.cells) {
-    const s = cell.summaries;
-    for (const name of Object.keys(s)) {
-      const m = s[name];
+    let first = true;
+    for (const [name, m] of Object.entries(cell.summaries)) {
+      const label = first ? `${cell.name} (${cell.short})` : '';
+      first = false;
       if (!m) {
-        rows.push([`${cell.name} (${cell.short})`, label[name] ?? name, 'failed', '', '', '', '', '']);
+        rows.push([label, byName[name]?.label ?? name, 'failed', ...Array(header.length - 3).fill('')]);
         continue;
       }
       rows.push([
-        `${cell.name} (${cell.short})`,
-        label[name] ?? name,
-        formatValue(m.median, cell.kind),
-        `${formatValue(m.min, cell.kind)}–${formatValue(m.max, cell.kind)}`,
-        m.p50_us === undefined ? '' : `${Math.round(m.p50_us)} / ${Math.round(m.p99_us)}`,
+        label,
+        byName[name]?.label ?? name,
         m.cpu_us_per_op === undefined ? '' : m.cpu_us_per_op.toFixed(cell.kind === 'pingpong' ? 1 : 0),
-        name === baseline ? '1.00×' : formatRatio(ratio(m, s[baseline], cell.higherWins)),
-        name === ceiling ? '1.00×' : formatRatio(ratio(m, s[ceiling], cell.higherWins)),
+        formatValue(m.median, cell.kind),
+        formatSpread(m),
+        String(m.n),
+        m.p50_us === undefined ? '' : `${Math.round(m.p50_us)} / ${Math.round(m.p99_us)}`,
+        ...refs.map((ref) => (ref in cell.ratios[name] ? formatRatio(cell.ratios[name][ref]) : '')),
       ]);
     }
   }
   return markdownTable(header, rows);
+}
+
+/** How to read the table, in a few lines under it. */
+function legend(results) {
+  const { rounds, max_rounds: max } = results.settings;
+  const extra = max > rounds ? `, and a noisy one two more at a time, up to ${max}` : '';
+  return [
+    '- server CPU µs/op: the server process\'s CPU time (user + system) per round trip, or per MB for',
+    '  streams; the median of the rounds.',
+    '- median: round trips/s, MB/s, or KiB of RSS per idle connection; the median of the rounds.',
+    '- spread: (max − min) / median of the rounds, throughput · CPU; from five rounds on, the highest',
+    `  and the lowest are left out. ${percent(NOISY)} or more is noisy. Each cell ran ${rounds} round${rounds === 1 ? '' : 's'}${extra}.`,
+    '- × X: in each round, the throughput over X\'s in that same round (for memory, X\'s over ours);',
+    '  the median of those.',
+  ].join('\n');
+}
+
+/** "the servers waited for a CPU 2% of a run (median), 9% at most": how quiet the machine was. */
+function waited(results) {
+  const shares = results.cells.flatMap((cell) => Object.values(cell.samples).flat()).map((s) => s.server_cpu_wait_share).filter((x) => typeof x === 'number');
+  if (shares.length === 0) return null;
+  const pct = (x) => `${Math.round(x * 100)}%`;
+  return `the servers stood ready with no CPU to run on ${pct(median(shares))} of a run (median), ${pct(Math.max(...shares))} at most`;
 }
 
 /** Writes the JSON; returns its path. `stamp` is the run's start, 2025-01-31T12-00-00. */
@@ -63,21 +99,24 @@ function writeJson(dir, stamp, results) {
 }
 
 /**
- * The README's results block: the plot, the table, and where and how they were measured, from
- * the machine's load average too, since a busy machine moves every figure.
+ * The README's results block: the plot, the table, how to read it, and where and how it was
+ * measured, the machine's load average included, since a busy machine moves every figure.
  */
-function readmeBlock(results, contenders, { baseline, ceiling, svg }) {
+function readmeBlock(results, contenders, { svg }) {
   const m = results.machine;
   const load = (l) => l.map((x) => x.toFixed(1)).join(' ');
   return [
-    `![round trips per second against connections](${svg})`,
+    `![round trips per second and server CPU per round trip against connections](${svg})`,
     '',
-    table(results, contenders, { baseline, ceiling }),
+    table(results, contenders),
+    '',
+    legend(results),
     '',
     `Measured with \`${results.command}\` on ${results.date.slice(0, 10)}: ${m.cpu}, ${m.cpus} CPUs, ` +
       `${m.memory_gib} GiB, ${m.kernel}, Node ${m.node}; ${m.pinning}; load average ${load(m.loadavg_start)} ` +
-      `at the start and ${load(m.loadavg_end)} at the end (a busy machine lowers every figure, and ` +
-      'the server CPU per operation least). The JSON beside the plot has every sample.',
+      `at the start and ${load(m.loadavg_end)} at the end${waited(results) ? `; ${waited(results)}` : ''} (a busy machine ` +
+      'lowers every figure, and the server CPU per operation least). The JSON beside the plot has every sample; ' +
+      '[docs/benchmark.md](docs/benchmark.md) says how it measures.',
   ].join('\n');
 }
 
@@ -89,4 +128,4 @@ function updateReadme(file, block) {
   fs.writeFileSync(file, text.replace(re, (_, begin, end) => `${begin}${block}${end}`));
 }
 
-module.exports = { table, markdownTable, writeJson, formatValue, readmeBlock, updateReadme };
+module.exports = { table, legend, waited, markdownTable, writeJson, formatValue, readmeBlock, updateReadme };

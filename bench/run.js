@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 'use strict';
-// The benchmark: every contender in every cell, alternating A B C A B C for three rounds, then a
-// table (medians, ranges, ratios to Node's net from this same run), the JSON of every sample,
-// and the plot.
+// The benchmark: every contender in every cell, taking turns (A B C, B C A, C A B) for three
+// rounds, and two more at a time, up to a cap, in a cell whose rounds disagree; then a table
+// (server CPU per operation and throughput, their spread, ratios to Node's net, uvloop and the C
+// servers taken round by round), the JSON of every sample, and the plot. docs/benchmark.md says
+// how to read them.
 //
 //   npm run bench [-- --quick]        also: select-reactor bench [--quick]
 //
@@ -14,22 +16,27 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 
 const { build } = require('./build');
-const { contenders: allContenders, BASELINE, CEILING } = require('./contenders');
+const { contenders: allContenders, BASELINE, REFERENCES } = require('./contenders');
 const matrix = require('./matrix');
 const { progress } = require('./progress');
-const { readmeBlock, table, updateReadme, writeJson } = require('./report');
+const { legend, readmeBlock, table, updateReadme, waited, writeJson } = require('./report');
 const { killLive, planCpus, runOne } = require('./runner');
-const { summarize } = require('./stats');
+const { NOISY, cellIsNoisy, moreRounds, pairedRatio, summarize } = require('./stats');
 
 const usage = `usage: npm run bench -- [options]      (or: select-reactor bench [options])
 
   --quick            integrity only: each kind of load once, briefly; writes no files
-  --rounds N         rounds per cell, contenders alternating in each (default 3)
+  --rounds N         rounds every cell gets, contenders taking turns in each (default 3)
+  --max-rounds N     a cell whose rounds disagree by ${NOISY * 100}% or more gets two more rounds at a
+                     time, up to N (default 9); one still noisy then says so in the table
   --duration SEC     measured seconds per run (default 2), after --warmup SEC (default 0.5)
   --only a,b         only these contenders (${allContenders.map((c) => c.name).join(', ')})
   --cells a,b        only these cells, by id or its start (pingpong-64-10, pingpong-64, stream, idle)
   --out DIR          where the JSON and the SVG go (default bench/results)
   --readme           put this run's table and plot in README.md's Performance section
+
+  UVLOOP_PYTHON=PATH the Python that runs uvloop's server (default: python3, else /usr/bin/python3,
+                     whichever imports uvloop; Debian's package is python3-uvloop)
 `;
 
 function parse(argv) {
@@ -38,6 +45,7 @@ function parse(argv) {
     options: {
       quick: { type: 'boolean', default: false },
       rounds: { type: 'string' },
+      'max-rounds': { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       only: { type: 'string' },
@@ -54,10 +62,12 @@ function parse(argv) {
     return n;
   };
   const quick = values.quick;
+  const rounds = Math.round(number('rounds', quick ? 1 : 3, 1));
   return {
     help: values.help,
     quick,
-    rounds: Math.round(number('rounds', quick ? 1 : 3, 1)),
+    rounds,
+    maxRounds: Math.max(rounds, Math.round(number('max-rounds', quick ? rounds : 9, 1))),
     duration: number('duration', quick ? 0.3 : 2, 0.05),
     warmup: number('warmup', quick ? 0.1 : 0.5, 0),
     settle: quick ? 100 : 500, // ms between idle connections being ready and reading the RSS
@@ -99,17 +109,21 @@ function chooseContenders(settings, say) {
 }
 
 /**
- * The runs in order: for each cell, each round, each contender that can take the cell; a cell
- * that only the baseline can take (10,000 connections without issue 4's selectors) is skipped.
+ * The cells to run, each with the contenders that take it; a cell that only the baseline can take
+ * (10,000 connections with neither the selectors loops nor uvloop) is left out.
  */
-function plan(cells, contenders, rounds) {
-  const runs = [];
-  for (const cell of cells) {
-    const eligible = contenders.filter((c) => cell.conns <= c.maxConns && (!c.cells || c.cells(cell)));
-    if (!eligible.some((c) => c.name !== BASELINE)) continue;
-    for (let round = 1; round <= rounds; round++) for (const contender of eligible) runs.push({ cell, contender, round });
-  }
-  return runs;
+function plan(cells, contenders, quick) {
+  // --quick checks integrity, so there every contender takes every cell it can hold.
+  const takes = (c, cell) => cell.conns <= c.maxConns && (quick || !c.cells || c.cells(cell));
+  return cells
+    .map((cell) => ({ cell, eligible: contenders.filter((c) => takes(c, cell)) }))
+    .filter(({ eligible }) => eligible.some((c) => c.name !== BASELINE));
+}
+
+/** Round r's order: each contender goes first in turn, so none always runs first or last. */
+function turn(eligible, round) {
+  const k = (round - 1) % eligible.length;
+  return [...eligible.slice(k), ...eligible.slice(0, k)];
 }
 
 function stampOf(date) {
@@ -131,31 +145,49 @@ async function main(argv) {
   const contenders = chooseContenders(settings, say);
   let cells = settings.quick ? matrix.quick : matrix.full;
   if (settings.cells) cells = cells.filter((cell) => settings.cells.some((part) => cell.id === part || cell.id.startsWith(`${part}-`)));
-  const runs = plan(cells, contenders, settings.rounds);
-  if (runs.length === 0) throw new Error('nothing to run: no cell and contender match the options');
-  cells = cells.filter((cell) => runs.some((run) => run.cell === cell));
+  const schedule = plan(cells, contenders, settings.quick);
+  if (schedule.length === 0) throw new Error('nothing to run: no cell and contender match the options');
+  cells = schedule.map(({ cell }) => cell);
+  const planned = schedule.reduce((sum, { eligible }) => sum + eligible.length * settings.rounds, 0);
 
   const info = machine(cpus);
-  say(`${settings.quick ? 'quick (integrity only)' : 'benchmark'}: ${cells.length} cells × ${contenders.map((c) => c.name).join(', ')} × ${settings.rounds} round(s) = ${runs.length} runs`);
+  const rounds = settings.maxRounds > settings.rounds ? `${settings.rounds} to ${settings.maxRounds} rounds` : `${settings.rounds} round(s)`;
+  say(`${settings.quick ? 'quick (integrity only)' : 'benchmark'}: ${cells.length} cells × ${contenders.map((c) => c.name).join(', ')} × ${rounds} = ${planned} runs${settings.maxRounds > settings.rounds ? ' or more' : ''}`);
   say(`machine: ${info.cpu}, ${info.cpus} CPUs, ${info.kernel}, Node ${info.node}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   say(`pinning: ${info.pinning}`);
 
-  const samples = new Map(cells.map((cell) => [cell.id, Object.fromEntries(contenders.map((c) => [c.name, []]))]));
+  const samples = new Map(schedule.map(({ cell, eligible }) => [cell.id, Object.fromEntries(eligible.map((c) => [c.name, []]))]));
+  const roundsRun = new Map();
   const failures = [];
-  const bar = progress(runs.length);
+  const bar = progress(planned);
+  let done = 0;
   let verified = 0;
-  for (const [i, { cell, contender, round }] of runs.entries()) {
-    bar.start(i, `${cell.name} · round ${round}/${settings.rounds} · ${contender.label}`);
-    try {
-      const result = await runOne(cell, contender, programs, cpus, settings);
-      verified += result.verified_bytes;
-      samples.get(cell.id)[contender.name].push({ round, ...result });
-      bar.done(i, `${cell.name} · round ${round}/${settings.rounds} · ${contender.label}: ${describe(cell, result)}`);
-    } catch (err) {
-      failures.push({ cell: cell.id, contender: contender.name, round, error: err.message });
-      bar.done(i, `${cell.name} · round ${round}/${settings.rounds} · ${contender.label}: FAILED`);
-      say(`  ${err.message.trim().split('\n').join('\n  ')}`);
+  for (const { cell, eligible } of schedule) {
+    const byContender = samples.get(cell.id);
+    let round = 0;
+    const runRound = async () => {
+      round++;
+      for (const contender of turn(eligible, round)) {
+        const what = `${cell.name} · round ${round} · ${contender.label}`;
+        bar.start(done, what);
+        try {
+          const result = await runOne(cell, contender, programs, cpus, settings);
+          verified += result.verified_bytes;
+          byContender[contender.name].push({ round, ...result });
+          bar.done(done++, `${what}: ${describe(cell, result)}`);
+        } catch (err) {
+          failures.push({ cell: cell.id, contender: contender.name, round, error: err.message });
+          bar.done(done++, `${what}: FAILED`);
+          say(`  ${err.message.trim().split('\n').join('\n  ')}`);
+        }
+      }
+    };
+    while (round < settings.rounds) await runRound();
+    for (let more; (more = moreRounds(byContender, round, settings.maxRounds)) > 0; ) {
+      bar.grow(more * eligible.length);
+      for (let k = 0; k < more; k++) await runRound();
     }
+    roundsRun.set(cell.id, round);
   }
   bar.end();
 
@@ -163,28 +195,39 @@ async function main(argv) {
     date: started.toISOString(),
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
     machine: { ...info, loadavg_start: loadStart, loadavg_end: os.loadavg() },
-    settings: { rounds: settings.rounds, warmup_s: settings.warmup, duration_s: settings.duration, quick: settings.quick },
+    settings: {
+      rounds: settings.rounds,
+      max_rounds: settings.maxRounds,
+      noisy_spread: NOISY,
+      warmup_s: settings.warmup,
+      duration_s: settings.duration,
+      quick: settings.quick,
+    },
     contenders: contenders.map(({ name, label }) => ({ name, label })),
     baseline: BASELINE,
-    ceiling: CEILING,
+    references: REFERENCES,
     cells: cells.map((cell) => {
       const byContender = samples.get(cell.id);
       const summaries = {};
+      const ratios = {};
       for (const [name, list] of Object.entries(byContender)) {
-        if (!runs.some((r) => r.cell === cell && r.contender.name === name)) continue;
         summaries[name] = summarize(list);
+        ratios[name] = {};
+        for (const ref of REFERENCES) {
+          if (ref in byContender) ratios[name][ref] = pairedRatio(list, byContender[ref], cell.higherWins);
+        }
       }
-      return { ...cell, samples: byContender, summaries };
+      return { ...cell, rounds: roundsRun.get(cell.id), noisy: cellIsNoisy(byContender), samples: byContender, summaries, ratios };
     }),
     failures,
     verified_bytes: verified,
   };
 
   if (settings.quick) {
-    say(`quick: ${runs.length - failures.length} of ${runs.length} runs passed; ${(verified / 1e6).toFixed(1)} MB echoed, every byte verified`);
+    say(`quick: ${done - failures.length} of ${done} runs passed; ${(verified / 1e6).toFixed(1)} MB echoed, every byte verified`);
   } else {
-    process.stdout.write(`\n${table(results, contenders, { baseline: BASELINE, ceiling: CEILING })}\n\n`);
-    say(`pinning: ${info.pinning}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    process.stdout.write(`\n${table(results, contenders)}\n\n${legend(results)}\n\n`);
+    say([`pinning: ${info.pinning}`, `load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`, waited(results)].filter(Boolean).join('; '));
     const stamp = stampOf(started);
     say(`wrote ${path.relative(process.cwd(), writeJson(settings.out, stamp, results))}`);
     const svg = await plotFile(results, contenders, info);
@@ -196,7 +239,7 @@ async function main(argv) {
     if (settings.readme) {
       const readme = path.join(__dirname, '..', 'README.md');
       const rel = path.relative(path.dirname(readme), svgFile).split(path.sep).join('/');
-      updateReadme(readme, readmeBlock(results, contenders, { baseline: BASELINE, ceiling: CEILING, svg: rel }));
+      updateReadme(readme, readmeBlock(results, contenders, { svg: rel }));
       say(`updated ${path.relative(process.cwd(), readme)}`);
     }
   }
@@ -205,28 +248,32 @@ async function main(argv) {
 }
 
 function describe(cell, result) {
-  const cpu = `server CPU ${result.cpu_us_per_op?.toFixed(1)} µs/${cell.kind === 'pingpong' ? 'round trip' : 'MB'}`;
+  const cpu = `server CPU ${result.cpu_us_per_op?.toFixed(1)} µs/${cell.kind === 'pingpong' ? 'round trip' : 'MB'}, waited for a CPU ${Math.round(result.server_cpu_wait_share * 100)}% of the run`;
   if (cell.kind === 'pingpong') return `${Math.round(result.rps).toLocaleString('en-US')} rt/s, p50 ${Math.round(result.p50_us)} µs, ${cpu}`;
   if (cell.kind === 'stream') return `${result.mbps.toFixed(1)} MB/s, ${cpu}`;
   return `${result.value.toFixed(2)} KiB/conn (RSS ${result.rss_before_kib} → ${result.rss_after_kib} KiB)`;
 }
 
-/** pingpong 64 B: round trips/s against connections, one line per contender. */
+/** pingpong 64 B against connections, one line per contender: round trips/s, and server CPU per round trip. */
 async function plotFile(results, contenders, info) {
   const { plotSvg } = await import('./plot.mjs');
-  const series = {};
-  for (const c of contenders) {
-    const points = results.cells
-      .filter((cell) => cell.kind === 'pingpong' && cell.size === 64 && cell.summaries[c.name])
-      .map((cell) => [cell.conns, cell.summaries[c.name].median]);
-    if (points.length) series[c.label] = points;
-  }
-  if (Object.keys(series).length === 0) return null;
+  const pingpong64 = results.cells.filter((cell) => cell.kind === 'pingpong' && cell.size === 64);
+  const seriesOf = (figure) => {
+    const series = {};
+    for (const c of contenders) {
+      const points = pingpong64.filter((cell) => cell.summaries[c.name]).map((cell) => [cell.conns, figure(cell.summaries[c.name])]);
+      if (points.length) series[c.label] = points;
+    }
+    return series;
+  };
+  const rates = seriesOf((s) => s.median);
+  if (Object.keys(rates).length === 0) return null;
   const svg = await plotSvg({
-    series,
-    title: 'Echo round trips per second, 64-byte pingpong (median of 3)',
+    panels: [
+      { series: rates, title: 'Echo round trips per second, 64-byte pingpong (median of the rounds)', yLabel: 'round trips/s' },
+      { series: seriesOf((s) => s.cpu_us_per_op), title: 'Server CPU per round trip, 64-byte pingpong (lower is better)', yLabel: 'µs of CPU per round trip' },
+    ],
     note: `${info.cpu}, ${info.cpus} CPUs, ${info.pinning}; ${results.date.slice(0, 10)}`,
-    yLabel: 'round trips/s',
   });
   if (!svg) process.stderr.write('plot skipped: @observablehq/plot and linkedom are devDependencies (npm install in a checkout)\n');
   return svg;

@@ -6,7 +6,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const net = require('node:net');
 const os = require('node:os');
 
-const { cpuSeconds, rssKiB } = require('./procfs');
+const { cpuSeconds, cpuWaitSeconds, rssKiB } = require('./procfs');
 
 const HOST = '127.0.0.1';
 
@@ -244,6 +244,8 @@ async function runOne(cell, contender, programs, cpus, settings) {
       result = await measureIdle(cell, server, programs, cpus, settings);
     } else {
       const cpu0 = cpuSeconds(server.child.pid);
+      const wait0 = cpuWaitSeconds(server.child.pid);
+      const t0 = process.hrtime.bigint();
       result = await loadgen(programs, cpus, loadOptions(cell, server.port, settings, cpus)).done;
       result.value = cell.kind === 'pingpong' ? result.rps : result.mbps;
       // The server's CPU time per round trip (or per MB) over the whole load, warm-up included:
@@ -252,6 +254,9 @@ async function runOne(cell, contender, programs, cpus, settings) {
       const ops = cell.kind === 'pingpong' ? result.verified_bytes / cell.size : result.verified_bytes / 1e6;
       result.server_cpu_s = cpu;
       result.cpu_us_per_op = ops > 0 ? (cpu * 1e6) / ops : null;
+      // How much of the run the server's loop stood ready with no CPU to run on: the machine's
+      // own noise, which explains a round that disagrees with the others.
+      result.server_cpu_wait_share = (cpuWaitSeconds(server.child.pid) - wait0) / (Number(process.hrtime.bigint() - t0) / 1e9);
     }
     if (server.exit) throw new Error(`${contender.name} exited during the run (${describeExit(server.exit)}):\n${server.stderr}`);
   } finally {

@@ -1,9 +1,20 @@
-// The select() echo server in C: the same design as the TypeScript one (inputs, outputs,
-// select(inputs, outputs, inputs), recv(65536) into a per-client queue, one gather write when
-// writable, a client in outputs only while it has bytes queued), with nothing between the loop and
-// the kernel. It is the ceiling for that design on this machine.
+// The select() echo server in C, with nothing between the loop and the kernel, in one of two shapes:
 //
-//   select-echo [--host 127.0.0.1] [--port 10000] [--quiet]
+//   tuned (the default)  the shape of the TypeScript select() loop: inputs, outputs,
+//                        select(inputs, outputs, inputs), recv(65536) into a per-client queue, one
+//                        gather write of everything queued when writable, and a client in outputs
+//                        only while it has bytes queued. The ceiling of our loop's design.
+//   --python-shaped      docs/python/select_echo_server.py line for line: recv, append to the
+//                        client's queue, add it to outputs; each time select() says it is writable,
+//                        send() the queue's first message (what the kernel does not take stays in
+//                        front); a client leaves outputs only when select() says it is writable and
+//                        its queue is found empty. The ceiling of the Python's design.
+//
+// The two differ only in the write step, so the gap between them is what the tuning is worth.
+// (Python walks readable, then writable, then exceptional; this loop takes each descriptor's
+// three in turn, which makes the same system calls.)
+//
+//   select-echo [--host 127.0.0.1] [--port 10000] [--python-shaped] [--quiet]
 //
 // It says "starting up on HOST port P" on stderr once listening; SIGINT or SIGTERM closes every
 // socket and exits 0.
@@ -79,11 +90,12 @@ static void drop_queue(struct client* c) {
   c->head = c->count = c->cap = c->head_off = 0;
 }
 
-// One writev of what is queued; returns -1 (errno set) on a failed write, 0 otherwise.
-static int flush(int fd, struct client* c) {
+// One gather write of up to `max_iov` queued messages (1: Python's send(next_msg)); returns -1
+// (errno set) on a failed write, 0 otherwise.
+static int flush(int fd, struct client* c, int max_iov) {
   struct iovec iov[MAX_IOV];
   int n = 0;
-  for (size_t i = c->head; i < c->count && n < MAX_IOV; i++, n++) {
+  for (size_t i = c->head; i < c->count && n < max_iov; i++, n++) {
     size_t off = i == c->head ? c->head_off : 0;
     iov[n].iov_base = c->queue[i].data + off;
     iov[n].iov_len = c->queue[i].len - off;
@@ -118,12 +130,14 @@ int main(int argc, char** argv) {
   const char* host = "127.0.0.1";
   int port = 10000;
   bool quiet = false;
+  bool python_shaped = false;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quiet")) quiet = true;
+    else if (!strcmp(argv[i], "--python-shaped")) python_shaped = true;
     else if (!strcmp(argv[i], "--host") && i + 1 < argc) host = argv[++i];
     else if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
     else {
-      fprintf(stderr, "usage: select-echo [--host 127.0.0.1] [--port 10000] [--quiet]\n");
+      fprintf(stderr, "usage: select-echo [--host 127.0.0.1] [--port 10000] [--python-shaped] [--quiet]\n");
       return 2;
     }
   }
@@ -233,10 +247,20 @@ int main(int argc, char** argv) {
         }
       }
       if (FD_ISSET(fd, &writable) && c->open) {
-        if (flush(fd, c) < 0) goto drop;
-        if (empty(c)) {
-          FD_CLR(fd, &outputs);
-          if (!c->reading) goto drop;
+        if (python_shaped) {
+          // py: next_msg = message_queues[s].get_nowait() ... except queue.Empty: outputs.remove(s)
+          if (empty(c)) {
+            FD_CLR(fd, &outputs);
+            if (!c->reading) goto drop;
+          } else if (flush(fd, c, 1) < 0) {
+            goto drop;
+          }
+        } else {
+          if (flush(fd, c, MAX_IOV) < 0) goto drop;
+          if (empty(c)) {
+            FD_CLR(fd, &outputs);
+            if (!c->reading) goto drop;
+          }
         }
       }
       if (FD_ISSET(fd, &exceptional) && fd != server && c->open) goto drop;

@@ -70,6 +70,10 @@ AddonData* Data(Napi::Env env);
 [[noreturn]] void ThrowSys(Napi::Env env, const char* syscall, int err, const std::string& detail = "");
 // The same error as a value, for a Promise to reject with.
 Napi::Value SysError(Napi::Env env, const char* syscall, int err, const std::string& detail = "");
+// SysError without exceptions, for a caller that must not throw (a thread-safe function's
+// callback): napi_ok, or the status of the N-API call that failed (napi_pending_exception when
+// the factory threw).
+napi_status SysErrorValue(napi_env env, const char* syscall, int err, const std::string& detail, napi_value* error);
 const char* ErrnoName(int err);  // "ECONNRESET", or nullptr when the table does not know it
 void ExportErrno(Napi::Env env, Napi::Object exports);
 
@@ -183,8 +187,6 @@ class Handle : public Napi::ObjectWrap<Handle> {
 
   // The fd, or a SocketError(EBADF) naming `syscall` once closed.
   int Fd(Napi::Env env, const char* syscall) const;
-  // Waits are interruptible only where signals are caught and the thread is the main one.
-  bool Interruptible(Napi::Env env) const;
   // CPython's sock_call_ex: run `op` (returning >= 0 or -errno), waiting for `events` with the
   // socket's timeout whenever it would block. Returns the result or -errno; throws TimeoutError
   // and InterruptedError itself.
@@ -226,19 +228,15 @@ double sr_now();  // CLOCK_MONOTONIC, seconds
 // none): -1 for none, else the milliseconds left rounded up, so that a wait never ends early and
 // never spins on 0 ms.
 int WaitMillis(double deadline);
-// poll() until something in `fds` is ready or `deadline` passes (< 0 for none, 0 not to wait).
-// Returns the number ready, 0 at the deadline, or -errno. EINTR is retried with the time left
-// (PEP 475): where a caught signal must end the wait, its self-pipe is among `fds`.
+// One poll() of `fds` until `deadline` (monotonic seconds, < 0 for none, 0 not to wait): the
+// number ready, 0 when it timed out, or -errno, EINTR included (WaitLoop, interrupt.h, retries).
 int sr_poll(pollfd* fds, size_t n, double deadline);
-// Waits until `fd` is ready for `events` (POLLIN/POLLOUT), until `deadline` (monotonic seconds,
-// < 0 = forever), also watching `wake_fd` when >= 0. Returns 1 ready, 0 timed out, SR_WOKEN when
-// wake_fd fired, or -errno. EINTR is retried with the remaining time.
-constexpr int SR_WOKEN = 2;
-int sr_wait(int fd, short events, double deadline, int wake_fd);
 int sr_set_nonblocking(int fd, bool on);
 int sr_close(int fd);  // closes once; EINTR is not retried (the descriptor is gone on Linux)
 int sr_wake(int fd);   // one byte to a self-pipe's write end; a full pipe is already awake
 int sr_socket(int family, int type, int proto);
+// These four return -EINTR when a signal ends a blocking call: Handle::Call (call.h) retries it
+// unless a caught signal is pending.
 int sr_accept(int fd, sockaddr_storage* ss, socklen_t* len);
 ssize_t sr_send(int fd, const void* buf, size_t len, int flags);
 ssize_t sr_recv(int fd, void* buf, size_t len, int flags);

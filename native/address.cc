@@ -86,8 +86,9 @@ void ParseAddress(Napi::Env env, int family, const Napi::Value& v, sockaddr_stor
     if (!v.IsString()) ThrowAddressType(env, "a path string for AF_UNIX");
     std::string path = v.As<Napi::String>().Utf8Value();
     sockaddr_un* sun = reinterpret_cast<sockaddr_un*>(ss);
-    // Abstract names (leading NUL) use every byte given; paths need room for their terminator.
-    bool abstract = !path.empty() && path[0] == '\0';
+    // Abstract names (leading NUL) use every byte given; paths need room for their terminator. The
+    // empty name is no name at all (Linux autobinds an abstract one), as Python passes it.
+    bool abstract = path.empty() || path[0] == '\0';
     size_t max = sizeof sun->sun_path - (abstract ? 0 : 1);
     if (path.size() > max)
       throw Napi::RangeError::New(env, "Expected an AF_UNIX path of at most " + std::to_string(max) + " bytes");

@@ -1,10 +1,11 @@
-// Handle::Call, CPython's sock_call_ex: how one socket call waits, shared by socket.cc and io.cc.
+// Handle::Call, CPython's sock_call_ex: how one socket call waits, shared by socket.cc, io.cc and
+// outbox.cc. The wait itself is the one interruptible wait (interrupt.h).
 #pragma once
 
 #include <errno.h>
 #include <poll.h>
 
-#include "addon.h"
+#include "interrupt.h"
 
 namespace sr {
 
@@ -17,35 +18,30 @@ inline bool WouldBlock(ssize_t r) {
 //   timeout 0    the call's result as it is (EAGAIN becomes BlockingIOError upstream);
 //   timeout > 0  wait for `events` until the deadline, then TimeoutError;
 //   blocking     the call blocks in the kernel, unless the main thread catches signals: then
-//                it waits in poll() beside the signal pipe first, so that SIGINT can end it.
+//                it waits beside the signal pipe first, so that SIGINT can end it.
+// EINTR, from a call that blocked in the kernel all the same (accept() has no MSG_DONTWAIT, and
+// readiness can be taken by another process first), is retried unless a caught signal is pending.
 template <typename Op>
 ssize_t Handle::Call(Napi::Env env, const char* syscall, short events, Op op, double deadline) {
   if (timeout_ == 0) return op(false);  // non-blocking: never waits, so never interrupted
-  int wake = Interruptible(env) ? SignalWakeFd() : -1;
-  if (wake >= 0) {
-    if (int signo = TakeSignal(false)) ThrowInterrupted(env, syscall, signo);
-  }
+  int wake = SignalWake(env, syscall);
   const bool wait_first = timeout_ < 0 && wake >= 0;
   for (;;) {
     if (wait_first) {
-      int r = sr_wait(fd_, events, -1, wake);
-      if (r == SR_WOKEN) {
-        if (int signo = TakeSignal(true)) ThrowInterrupted(env, syscall, signo);
-        continue;
-      }
+      int r = WaitFor(env, syscall, fd_, events, -1, wake);
       if (r < 0) return r;
     }
     ssize_t n = op(wait_first);
+    if (n == -EINTR) {
+      RetryOrInterrupt(env, syscall, wake);
+      continue;
+    }
     if (!WouldBlock(n)) return n;
     if (wait_first) continue;    // readiness was spurious (another process took it): wait again
     if (timeout_ < 0) return n;  // a blocking descriptor with SO_RCVTIMEO/SO_SNDTIMEO set
-    int r = sr_wait(fd_, events, deadline, wake);
+    int r = WaitFor(env, syscall, fd_, events, deadline, wake);
     if (r == 0) ThrowSys(env, syscall, ETIMEDOUT, "timed out");
-    if (r == SR_WOKEN) {
-      if (int signo = TakeSignal(true)) ThrowInterrupted(env, syscall, signo);
-    } else if (r < 0) {
-      return r;
-    }
+    if (r < 0) return r;
   }
 }
 

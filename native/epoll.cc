@@ -3,8 +3,10 @@
 // Python's select.epoll object; EpollSelector (src/selectors.ts) keeps the keys. Linux only:
 // elsewhere this file exports nothing, and DefaultSelector is PollSelector.
 //
-// Shaped as poll.cc is, and as Redis's ae_*.c backends are: the state, the system call with its
-// retries, then register/modify/unregister/poll, then the async wait.
+// Shaped as poll.cc is, and as Redis's ae_*.c backends are: the state, the system calls, then
+// register/modify/unregister/poll, then the async wait. The loop around the wait, its retries and
+// the signal pipe are the one interruptible wait's (interrupt.h).
+#include "interrupt.h"
 #include "wait.h"
 
 #ifdef __linux__
@@ -13,7 +15,6 @@
 #include <poll.h>
 #include <sys/epoll.h>
 
-#include <cmath>
 #include <unordered_set>
 
 namespace sr {
@@ -22,17 +23,22 @@ namespace {
 
 // ---- the system calls -------------------------------------------------------------------------
 
-// epoll_wait() until something is ready or `deadline` passes (monotonic seconds; < 0 for none, 0
-// not to wait). Returns the number of events, 0 at the deadline, or -errno; EINTR is retried with
-// the time left (PEP 475).
-int sr_epoll_wait(int epfd, epoll_event* events, int max, double deadline) {
-  for (;;) {
-    int r = epoll_wait(epfd, events, max, WaitMillis(deadline));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return -errno;
-    if (r == 0 && deadline > 0 && sr_now() < deadline) continue;  // woke a little early
-    return r;
+// One epoll_wait() until `deadline` (monotonic seconds; < 0 for none, 0 not to wait): the number
+// of events, or -errno. With `wake` >= 0 (the signal pipe, which cannot join the interest list: a
+// wait on another thread would see it too), it waits in poll() on the epoll descriptor, readable
+// when events are ready, beside the pipe, then collects the events without waiting; 0 then may
+// also mean that another waiter took them first.
+int sr_epoll_wait(int epfd, epoll_event* events, int max, double deadline, int wake, bool* woken) {
+  if (wake >= 0) {
+    pollfd pfd[2] = {{epfd, POLLIN, 0}, {wake, POLLIN, 0}};
+    int r = sr_poll(pfd, 2, deadline);
+    if (r <= 0) return r;
+    *woken = pfd[1].revents != 0;
+    if (pfd[0].revents == 0) return 0;
+    deadline = 0;
   }
+  int r = epoll_wait(epfd, events, max, WaitMillis(deadline));
+  return r < 0 ? -errno : r;
 }
 
 int sr_epoll_ctl(int epfd, int op, int fd, uint32_t events) {
@@ -68,7 +74,9 @@ class EpollWait : public AsyncWait {
 
  protected:
   int Wait(double deadline) override {
-    int n = sr_epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), deadline);
+    int n = WaitLoop(deadline, [&](double until, int w, bool* woken) {
+      return sr_epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), until, w, woken);
+    });
     if (n > 0) events_.resize(static_cast<size_t>(n));
     if (n == 0) events_.clear();
     return n;
@@ -156,36 +164,11 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
     int max = static_cast<int>(std::min<size_t>(out.ElementLength() / 2, INT32_MAX));
     if (max < 1) throw Napi::RangeError::New(env, "Expected out to hold at least one (fd, events) pair");
     int epfd = Epfd(env);
-    int wake = Data(env)->interruptible && timeout != 0 ? SignalWakeFd() : -1;
-    if (wake >= 0) {
-      if (int signo = TakeSignal(false)) ThrowInterrupted(env, "epoll_wait", signo);
-    }
-    double deadline = timeout >= 0 ? sr_now() + timeout : -1;
+    int wake = timeout != 0 ? SignalWake(env, "epoll_wait") : -1;
     if (events_.size() < static_cast<size_t>(max)) events_.resize(static_cast<size_t>(max));
-    int n;
-    for (;;) {
-      if (wake >= 0) {
-        // The signal pipe cannot join the interest list (a wait on another thread would see it
-        // too), so this call waits in poll() on the epoll descriptor, which is readable when
-        // events are ready, beside the pipe; then it collects the events without waiting.
-        pollfd pfd[2] = {{epfd, POLLIN, 0}, {wake, POLLIN, 0}};
-        n = sr_poll(pfd, 2, deadline);
-        if (n < 0) ThrowSys(env, "poll", -n);
-        if (pfd[1].revents) {
-          if (int signo = TakeSignal(true)) ThrowInterrupted(env, "epoll_wait", signo);
-        }
-        if (n == 0) break;
-        if (!pfd[0].revents) {
-          if (deadline >= 0 && sr_now() >= deadline) break;
-          continue;  // a stray byte with no signal behind it: keep waiting
-        }
-        n = sr_epoll_wait(epfd, events_.data(), max, 0);
-        if (n == 0 && (deadline < 0 || sr_now() < deadline)) continue;  // taken by another waiter
-      } else {
-        n = sr_epoll_wait(epfd, events_.data(), max, deadline);
-      }
-      break;
-    }
+    int n = InterruptibleWait(env, "epoll_wait", wake, DeadlineAfter(timeout), [&](double until, int w, bool* woken) {
+      return sr_epoll_wait(epfd, events_.data(), max, until, w, woken);
+    });
     if (n < 0) ThrowSys(env, "epoll_wait", -n);
     for (int i = 0; i < n; i++) {
       out[2 * i] = events_[i].data.fd;
@@ -214,12 +197,6 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   int Epfd(Napi::Env env) const {
     if (epfd_ < 0) ThrowSys(env, "epoll_ctl", EBADF, "the epoll object is closed");
     return epfd_;
-  }
-
-  static double ArgTimeout(const Napi::Value& v) {
-    if (!v.IsNumber() || std::isnan(v.As<Napi::Number>().DoubleValue()))
-      throw Napi::TypeError::New(v.Env(), "Expected timeout to be a number");
-    return v.As<Napi::Number>().DoubleValue();
   }
 
   static void CleanupHook(void* arg) {

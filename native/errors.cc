@@ -115,7 +115,7 @@ const char* ErrnoName(int err) {
   return nullptr;
 }
 
-Napi::Value SysError(Napi::Env env, const char* syscall, int err, const std::string& detail) {
+napi_status SysErrorValue(napi_env env, const char* syscall, int err, const std::string& detail, napi_value* error) {
   const char* name = ErrnoName(err);
   std::string code = name ? name : "E" + std::to_string(err);
   char buf[256];
@@ -128,8 +128,22 @@ Napi::Value SysError(Napi::Env env, const char* syscall, int err, const std::str
   std::string message = std::string(syscall) + " " + code + ": " + text;
   if (!detail.empty()) message += " (" + detail + ")";
 
-  return Data(env)->error_factory.Call({Napi::String::New(env, code), Napi::Number::New(env, err),
-                                        Napi::String::New(env, syscall), Napi::String::New(env, message)});
+  napi_value args[4], factory, recv;
+  napi_status status;
+  if ((status = napi_create_string_utf8(env, code.data(), code.size(), &args[0])) != napi_ok ||
+      (status = napi_create_int32(env, err, &args[1])) != napi_ok ||
+      (status = napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &args[2])) != napi_ok ||
+      (status = napi_create_string_utf8(env, message.data(), message.size(), &args[3])) != napi_ok ||
+      (status = napi_get_reference_value(env, Data(env)->error_factory, &factory)) != napi_ok ||
+      (status = napi_get_undefined(env, &recv)) != napi_ok)
+    return status;
+  return napi_call_function(env, recv, factory, 4, args, error);
+}
+
+Napi::Value SysError(Napi::Env env, const char* syscall, int err, const std::string& detail) {
+  napi_value error;
+  NAPI_THROW_IF_FAILED(env, SysErrorValue(env, syscall, err, detail, &error), Napi::Value());
+  return Napi::Value(env, error);
 }
 
 void ThrowSys(Napi::Env env, const char* syscall, int err, const std::string& detail) {

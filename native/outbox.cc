@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <new>
 
-#include "addon.h"
+#include "call.h"
 
 namespace sr {
 
@@ -76,8 +76,9 @@ void Handle::OutboxAdvance(size_t n) {
   }
 }
 
-// flush(id) -> bytes still queued. Never waits: a non-blocking socket that would block writes
-// nothing. (The TypeScript flush() returns what was written: its count before, less this.)
+// flush(id) -> bytes still queued. Never waits on a socket with a timeout: one that would block
+// writes nothing. A blocking socket writes everything, as sendall() does. (The TypeScript flush()
+// returns what was written: its count before, less this.)
 Napi::Value Handle::JS_outboxFlush(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "outbox.flush");
@@ -91,13 +92,15 @@ Napi::Value Handle::JS_outboxFlush(const Napi::CallbackInfo& info) {
       iov[n].iov_len = queue_[i].len - off;
       want += iov[n].iov_len;
     }
-    ssize_t r = sr_sendmsg(fd, iov, n, timeout_ >= 0 ? MSG_DONTWAIT : 0);
+    // A blocking socket waits as its send() would, so that a caught signal can end the wait.
+    auto write = [&](bool dontwait) { return sr_sendmsg(fd, iov, n, dontwait ? MSG_DONTWAIT : 0); };
+    ssize_t r = timeout_ >= 0 ? write(true) : Call(env, "sendmsg", POLLOUT, write, -1);
     if (r < 0) {
       if (r == -EAGAIN || r == -EWOULDBLOCK) break;
       ThrowSys(env, "sendmsg", static_cast<int>(-r));
     }
     OutboxAdvance(static_cast<size_t>(r));
-    if (static_cast<size_t>(r) < want) break;  // the kernel took what it could for now
+    if (static_cast<size_t>(r) < want && timeout_ >= 0) break;  // the kernel took what it could for now
   }
   return Napi::Number::New(env, static_cast<double>(pending_));
 }

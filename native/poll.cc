@@ -3,14 +3,15 @@
 // Python's select.poll object, the native side keeps the registry (the array, and each
 // descriptor's place in it); PollSelector (src/selectors.ts) keeps the keys.
 //
-// Shaped as epoll.cc is, and as Redis's ae_*.c backends are: the state, the system call with its
-// retries, then register/modify/unregister/poll, then the async wait.
+// Shaped as epoll.cc is, and as Redis's ae_*.c backends are: the state, the system call, then
+// register/modify/unregister/poll, then the async wait. The loop around the system call, its
+// retries and the signal pipe are the one interruptible wait's (interrupt.h).
 #include <errno.h>
 #include <poll.h>
 
-#include <cmath>
 #include <unordered_map>
 
+#include "interrupt.h"
 #include "wait.h"
 
 namespace sr {
@@ -42,7 +43,7 @@ class PollWait : public AsyncWait {
 
  protected:
   int Wait(double deadline) override {
-    int n = sr_poll(fds_.data(), fds_.size(), deadline);
+    int n = WaitLoop(deadline, [&](double until, int, bool*) { return sr_poll(fds_.data(), fds_.size(), until); });
     if (n < 0) return n;
     ready_.resize(2 * static_cast<size_t>(n));
     ready_.resize(2 * CollectReady(fds_.data(), fds_.size(), ready_.data(), static_cast<size_t>(n)));
@@ -128,26 +129,21 @@ class Poll : public Napi::ObjectWrap<Poll> {
     Napi::Env env = info.Env();
     double timeout = ArgTimeout(info[0]);
     Napi::Int32Array out = ArgOut(info[1]);
-    int wake = Data(env)->interruptible && timeout != 0 ? SignalWakeFd() : -1;
-    if (wake >= 0) {
-      if (int signo = TakeSignal(false)) ThrowInterrupted(env, "poll", signo);
-    }
-    double deadline = timeout >= 0 ? sr_now() + timeout : -1;
+    int wake = timeout != 0 ? SignalWake(env, "poll") : -1;
     // The signal pipe rides at the end of the array for this call only.
     size_t n = fds_.size();
     if (wake >= 0) fds_.push_back({wake, POLLIN, 0});
-    int r;
-    for (;;) {
-      r = sr_poll(fds_.data(), fds_.size(), deadline);
-      if (wake < 0 || r <= 0 || fds_[n].revents == 0) break;
-      if (int signo = TakeSignal(true)) {
-        fds_.pop_back();
-        ThrowInterrupted(env, "poll", signo);
+    int signo = 0;
+    int r = WaitLoop(wake, DeadlineAfter(timeout), &signo, [&](double until, int w, bool* woken) {
+      int ready = sr_poll(fds_.data(), fds_.size(), until);
+      if (ready > 0 && w >= 0 && fds_[n].revents != 0) {
+        *woken = true;
+        ready--;
       }
-      if (r > 1 || (deadline >= 0 && sr_now() >= deadline)) break;
-      // A stray byte with no signal behind it, and nothing else ready: keep waiting.
-    }
+      return ready;
+    });
     if (wake >= 0) fds_.pop_back();
+    if (signo != 0) ThrowInterrupted(env, "poll", signo);
     if (r < 0) ThrowSys(env, "poll", -r);
     size_t count = r == 0 ? 0 : CollectReady(fds_.data(), n, out.Data(), out.ElementLength() / 2);
     return Napi::Number::New(env, static_cast<double>(count));
@@ -158,12 +154,6 @@ class Poll : public Napi::ObjectWrap<Poll> {
     double timeout = ArgTimeout(info[0]);
     int wake_fd = static_cast<int>(ArgInt(info[1], "wakeFd", 0, INT32_MAX));
     return (new PollWait(info.Env(), fds_, timeout, wake_fd))->Start();
-  }
-
-  static double ArgTimeout(const Napi::Value& v) {
-    if (!v.IsNumber() || std::isnan(v.As<Napi::Number>().DoubleValue()))
-      throw Napi::TypeError::New(v.Env(), "Expected timeout to be a number");
-    return v.As<Napi::Number>().DoubleValue();
   }
 
   static Napi::Int32Array ArgOut(const Napi::Value& v) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "interrupt.h"
 #include "wait.h"
 
 namespace sr {
@@ -45,9 +46,7 @@ SelectArgs ArgSelect(const Napi::CallbackInfo& info) {
   a.total = a.counts[0] + a.counts[1] + a.counts[2];
   if (a.total > a.fds.ElementLength())
     throw Napi::RangeError::New(env, "Expected fds to hold every list's descriptors");
-  if (!info[4].IsNumber() || std::isnan(info[4].As<Napi::Number>().DoubleValue()))
-    throw Napi::TypeError::New(env, "Expected timeout to be a number");
-  a.timeout = info[4].As<Napi::Number>().DoubleValue();
+  a.timeout = ArgTimeout(info[4]);
   for (size_t i = 0; i < a.total; i++) {
     int fd = a.fds[i];
     if (fd < 0 || fd >= FD_SETSIZE)
@@ -82,6 +81,49 @@ timeval* TimeLeft(double deadline, timeval* tv) {
   return tv;
 }
 
+// The system call: one select() over copies of `sets` (it overwrites them with the answer, so
+// each try starts from a copy), the answer in `out`. `wake`, when >= 0 and below FD_SETSIZE, is
+// watched in the read set too and left out of the answer and the count.
+int SelectOnce(const fd_set sets[3], int maxfd, fd_set out[3], double deadline, int wake, bool* woken) {
+  for (int l = 0; l < 3; l++) out[l] = sets[l];
+  if (wake >= FD_SETSIZE) wake = -1;  // a signal still ends the wait, by EINTR
+  if (wake >= 0) FD_SET(wake, &out[0]);
+  timeval tv;
+  int n = select(std::max(maxfd, wake) + 1, &out[0], &out[1], &out[2], TimeLeft(deadline, &tv));
+  if (n < 0) {
+    int err = errno;
+    for (int l = 0; l < 3; l++) FD_ZERO(&out[l]);  // unspecified after an error: an empty answer
+    return -err;
+  }
+  if (wake >= 0 && FD_ISSET(wake, &out[0])) {
+    FD_CLR(wake, &out[0]);
+    *woken = true;
+    n--;
+  }
+  return n;
+}
+
+// ready[i] = 1 where fds[i] is in its list's answer set; returns how many are.
+size_t ReadyOf(const int32_t* fds, const size_t counts[3], const fd_set out[3], uint8_t* ready) {
+  size_t count = 0;
+  for (size_t i = 0, l = 0, in_list = 0; i < counts[0] + counts[1] + counts[2]; i++, in_list++) {
+    while (in_list >= counts[l]) {
+      l++;
+      in_list = 0;
+    }
+    ready[i] = FD_ISSET(fds[i], &out[l]) ? 1 : 0;
+    count += ready[i];
+  }
+  return count;
+}
+
+// The entry of `fds` that is not an open descriptor, after select() failed with EBADF, or -1.
+int BadEntry(const int32_t* fds, size_t total) {
+  for (size_t i = 0; i < total; i++)
+    if (fcntl(fds[i], F_GETFD) < 0) return static_cast<int>(i);
+  return -1;
+}
+
 // select(fds: Int32Array, nr, nw, nx, timeout: seconds, < 0 blocks, ready: Uint8Array) -> count
 // ready[i] is set to 1 when fds[i] is ready for what its list asks.
 Napi::Value JS_select(const Napi::CallbackInfo& info) {
@@ -98,54 +140,19 @@ Napi::Value JS_select(const Napi::CallbackInfo& info) {
   fd_set sets[3];
   int maxfd = FillSets(fds.Data(), counts, sets);
 
-  int wake = Data(env)->interruptible && timeout != 0 ? SignalWakeFd() : -1;
-  if (wake >= FD_SETSIZE) wake = -1;
-  if (wake >= 0) {
-    if (int signo = TakeSignal(false)) ThrowInterrupted(env, "select", signo);
-  }
-  double deadline = timeout >= 0 ? sr_now() + timeout : -1;
+  int wake = timeout != 0 ? SignalWake(env, "select") : -1;
   fd_set out[3];
-  for (;;) {
-    // select() overwrites its sets with the answer, so each try starts from a copy.
-    for (int l = 0; l < 3; l++) out[l] = sets[l];
-    if (wake >= 0) FD_SET(wake, &out[0]);
-    timeval tv;
-    int n = select(std::max(maxfd, wake) + 1, &out[0], &out[1], &out[2], TimeLeft(deadline, &tv));
-    if (n < 0 && errno == EINTR) {
-      // PEP 475: retry with what is left of the timeout, unless a caught signal ends the call.
-      if (wake >= 0) {
-        if (int signo = TakeSignal(false)) ThrowInterrupted(env, "select", signo);
-      }
-      continue;
-    }
-    if (n < 0) {
-      int err = errno;
-      if (err == EBADF) {
-        // Say which entry: a raw number that is not (or no longer) an open descriptor.
-        for (size_t i = 0; i < total; i++)
-          if (fcntl(fds[i], F_GETFD) < 0)
-            ThrowSys(env, "select", EBADF, EntryName(i, counts) + " = " + std::to_string(fds[i]) + " is not open");
-      }
-      ThrowSys(env, "select", err);
-    }
-    if (wake >= 0 && FD_ISSET(wake, &out[0])) {
-      if (int signo = TakeSignal(true)) ThrowInterrupted(env, "select", signo);
-      FD_CLR(wake, &out[0]);
-      // A stray byte with no signal behind it: unless something else is ready, keep waiting.
-      if (n == 1 && (deadline < 0 || sr_now() < deadline)) continue;
-    }
-    break;
+  int n = InterruptibleWait(env, "select", wake, DeadlineAfter(timeout), [&](double until, int w, bool* woken) {
+    return SelectOnce(sets, maxfd, out, until, w, woken);
+  });
+  if (n < 0) {
+    int bad = n == -EBADF ? BadEntry(fds.Data(), total) : -1;
+    // Say which entry: a raw number that is not (or no longer) an open descriptor.
+    if (bad >= 0)
+      ThrowSys(env, "select", EBADF, EntryName(bad, counts) + " = " + std::to_string(fds[bad]) + " is not open");
+    ThrowSys(env, "select", -n);
   }
-  uint32_t count = 0;
-  for (size_t i = 0, l = 0, in_list = 0; i < total; i++, in_list++) {
-    while (in_list >= counts[l]) {
-      l++;
-      in_list = 0;
-    }
-    ready[i] = FD_ISSET(fds[i], &out[l]) ? 1 : 0;
-    count += ready[i];
-  }
-  return Napi::Number::New(env, count);
+  return Napi::Number::New(env, static_cast<double>(ReadyOf(fds.Data(), counts, out, ready.Data())));
 }
 
 // The wait of selectAsync(), on a worker thread. Its sets are built on the main thread from the
@@ -161,28 +168,10 @@ class SelectWait : public AsyncWait {
  protected:
   int Wait(double deadline) override {
     fd_set out[3];
-    int n;
-    do {
-      // select() overwrites its sets with the answer, so each try starts from a copy.
-      for (int l = 0; l < 3; l++) out[l] = sets_[l];
-      timeval tv;
-      n = select(maxfd_ + 1, &out[0], &out[1], &out[2], TimeLeft(deadline, &tv));
-    } while (n < 0 && errno == EINTR);  // PEP 475: again, with what is left of the timeout
-    if (n < 0) {
-      int err = errno;
-      if (err == EBADF) {
-        for (size_t i = 0; i < fds_.size() && bad_ < 0; i++)
-          if (fcntl(fds_[i], F_GETFD) < 0) bad_ = static_cast<int>(i);
-      }
-      return -err;
-    }
-    for (size_t i = 0, l = 0, in_list = 0; i < fds_.size(); i++, in_list++) {
-      while (in_list >= counts_[l]) {
-        l++;
-        in_list = 0;
-      }
-      ready_[i] = FD_ISSET(fds_[i], &out[l]) ? 1 : 0;
-    }
+    int n = WaitLoop(deadline,
+                     [&](double until, int w, bool* woken) { return SelectOnce(sets_, maxfd_, out, until, w, woken); });
+    if (n == -EBADF) bad_ = BadEntry(fds_.data(), fds_.size());
+    if (n >= 0) ReadyOf(fds_.data(), counts_, out, ready_.data());
     return n;
   }
 

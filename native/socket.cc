@@ -184,10 +184,6 @@ int Handle::Fd(Napi::Env env, const char* syscall) const {
   return fd_;
 }
 
-bool Handle::Interruptible(Napi::Env env) const {
-  return Data(env)->interruptible && SignalWakeFd() >= 0;
-}
-
 double Handle::Deadline() const {
   return timeout_ > 0 ? sr_now() + timeout_ : -1;
 }
@@ -326,39 +322,29 @@ Napi::Value Handle::JS_accept(const Napi::CallbackInfo& info) {
 
 namespace {
 
-// CPython's internal_connect(): returns 0 or an errno. A connect() that is under way (EINPROGRESS
-// on a timed socket, EINTR on any waiting one) is waited for and its outcome read from SO_ERROR.
-int ConnectWait(int fd, double deadline, int wake) {
-  int r = sr_wait(fd, POLLOUT, deadline, wake);
-  if (r == 0) return ETIMEDOUT;
-  if (r == SR_WOKEN) return EINTR;
-  if (r < 0) return -r;
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
-  return err;
-}
-
-// Returns 0 or an errno; throws InterruptedError for a caught signal.
-int DoConnect(Napi::Env env, int fd, double timeout, bool interruptible, const sockaddr* sa, socklen_t len) {
-  int wake = interruptible && timeout != 0 ? SignalWakeFd() : -1;
-  if (wake >= 0) {
-    if (int signo = TakeSignal(false)) ThrowInterrupted(env, "connect", signo);
-  }
-  // A blocking connect() cannot watch the signal pipe; make it a non-blocking one plus a wait.
-  bool emulate = timeout < 0 && wake >= 0;
-  if (emulate) {
-    int r = sr_set_nonblocking(fd, true);
-    if (r < 0) return -r;
-  }
+// CPython's internal_connect(): returns 0 or an errno; throws InterruptedError for a caught
+// signal. A blocking socket connects in the kernel, which an AF_UNIX connect() to a full backlog
+// waits in too (a non-blocking one could only fail with EAGAIN). A connect() that a signal
+// interrupted is made again (PEP 475): the kernel then waits on for the connection under way.
+// One under way on a timed socket (EINPROGRESS), or again after EINTR where the kernel says so
+// (EALREADY), is waited for and its outcome read from SO_ERROR.
+int DoConnect(Napi::Env env, int fd, double timeout, const sockaddr* sa, socklen_t len) {
+  int wake = timeout != 0 ? SignalWake(env, "connect") : -1;
   double deadline = timeout > 0 ? sr_now() + timeout : -1;
   int err = connect(fd, sa, len) < 0 ? errno : 0;
-  if ((err == EINPROGRESS && (timeout > 0 || emulate)) || (err == EINTR && timeout != 0)) {
-    err = ConnectWait(fd, deadline, wake);
+  bool again = false;
+  while (err == EINTR) {
+    RetryOrInterrupt(env, "connect", wake);
+    err = connect(fd, sa, len) < 0 ? errno : 0;
+    again = true;
   }
-  if (emulate) sr_set_nonblocking(fd, false);
-  if (err == EINTR && wake >= 0) {
-    if (int signo = TakeSignal(true)) ThrowInterrupted(env, "connect", signo);
+  if (again && err == EISCONN) return 0;  // it completed in between
+  if ((err == EINPROGRESS && timeout > 0) || (err == EALREADY && again)) {
+    int r = WaitFor(env, "connect", fd, POLLOUT, deadline, wake);
+    if (r == 0) return ETIMEDOUT;
+    if (r < 0) return -r;
+    socklen_t size = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &size) < 0) return errno;
   }
   return err;
 }
@@ -372,7 +358,7 @@ Napi::Value Handle::JS_connect(const Napi::CallbackInfo& info) {
   ParseAddress(env, family_, info[0], &ss, &len);  // may run JS: before Fd(), as in bind()
   int fd = Fd(env, "connect");
   const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
-  int err = DoConnect(env, fd, timeout_, Interruptible(env), sa, len);
+  int err = DoConnect(env, fd, timeout_, sa, len);
   if (err != 0) ThrowSys(env, "connect", err, FormatAddress(sa, len));
   return env.Undefined();
 }
@@ -383,8 +369,7 @@ Napi::Value Handle::JS_connect_ex(const Napi::CallbackInfo& info) {
   socklen_t len;
   ParseAddress(env, family_, info[0], &ss, &len);  // may run JS: before Fd(), as in bind()
   int fd = Fd(env, "connect_ex");
-  return Napi::Number::New(env,
-                           DoConnect(env, fd, timeout_, Interruptible(env), reinterpret_cast<sockaddr*>(&ss), len));
+  return Napi::Number::New(env, DoConnect(env, fd, timeout_, reinterpret_cast<sockaddr*>(&ss), len));
 }
 
 Napi::Value Handle::JS_getsockname(const Napi::CallbackInfo& info) {

@@ -1,5 +1,6 @@
-// The system-call layer: thin wrappers that return a result or -errno, retry EINTR where retrying
-// is right (PEP 475), and know nothing of N-API, so they read as plain POSIX code.
+// The system-call layer: thin wrappers that return a result or -errno and know nothing of N-API,
+// so they read as plain POSIX code. Calls that can block return EINTR too: whether to retry it
+// (PEP 475) or end the call for a caught signal is their caller's to decide (interrupt.h).
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -32,42 +33,8 @@ int WaitMillis(double deadline) {
 }
 
 int sr_poll(pollfd* fds, size_t n, double deadline) {
-  for (;;) {
-    int r = poll(fds, static_cast<nfds_t>(n), WaitMillis(deadline));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return -errno;
-    if (r == 0 && deadline > 0 && sr_now() < deadline) continue;  // woke a little early
-    return r;
-  }
-}
-
-int sr_wait(int fd, short events, double deadline, int wake_fd) {
-  pollfd pfd[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
-  nfds_t n = wake_fd >= 0 ? 2 : 1;
-  for (;;) {
-    int ms = -1;
-    if (deadline >= 0) {
-      double left = deadline - sr_now();
-      if (left <= 0) return 0;
-      // Round up: a wait rounded down to 0 ms would spin until the deadline.
-      ms = left > 2e6 ? 2000000000 : static_cast<int>(std::ceil(left * 1000));
-    }
-    int r = poll(pfd, n, ms);
-    if (r < 0) {
-      // A caught signal also writes to wake_fd, so the next poll() reports it.
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    if (r == 0) {
-      if (deadline < 0) continue;
-      // poll() may return a little early; only the clock says the deadline passed.
-      if (sr_now() >= deadline) return 0;
-      continue;
-    }
-    if (n == 2 && (pfd[1].revents & POLLIN)) return SR_WOKEN;
-    // Errors and hang-ups count as ready: the next call reports them.
-    if (pfd[0].revents) return 1;
-  }
+  int r = poll(fds, static_cast<nfds_t>(n), WaitMillis(deadline));
+  return r < 0 ? -errno : r;
 }
 
 int sr_set_nonblocking(int fd, bool on) {
@@ -112,15 +79,12 @@ int sr_socket(int family, int type, int proto) {
 }
 
 int sr_accept(int fd, sockaddr_storage* ss, socklen_t* len) {
-  int r;
-  do {
-    *len = sizeof *ss;
+  *len = sizeof *ss;
 #ifdef SOCK_CLOEXEC
-    r = accept4(fd, reinterpret_cast<sockaddr*>(ss), len, SOCK_CLOEXEC);
+  int r = accept4(fd, reinterpret_cast<sockaddr*>(ss), len, SOCK_CLOEXEC);
 #else
-    r = accept(fd, reinterpret_cast<sockaddr*>(ss), len);
+  int r = accept(fd, reinterpret_cast<sockaddr*>(ss), len);
 #endif
-  } while (r < 0 && errno == EINTR);
   if (r < 0) return -errno;
 #ifndef SOCK_CLOEXEC
   fcntl(r, F_SETFD, FD_CLOEXEC);
@@ -133,16 +97,12 @@ int sr_accept(int fd, sockaddr_storage* ss, socklen_t* len) {
 }
 
 ssize_t sr_send(int fd, const void* buf, size_t len, int flags) {
-  ssize_t r;
-  do r = send(fd, buf, len, flags | SR_MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
+  ssize_t r = send(fd, buf, len, flags | SR_MSG_NOSIGNAL);
   return r < 0 ? -errno : r;
 }
 
 ssize_t sr_recv(int fd, void* buf, size_t len, int flags) {
-  ssize_t r;
-  do r = recv(fd, buf, len, flags);
-  while (r < 0 && errno == EINTR);
+  ssize_t r = recv(fd, buf, len, flags);
   return r < 0 ? -errno : r;
 }
 
@@ -150,9 +110,7 @@ ssize_t sr_sendmsg(int fd, const iovec* iov, int iovcnt, int flags) {
   msghdr msg = {};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = iovcnt;
-  ssize_t r;
-  do r = sendmsg(fd, &msg, flags | SR_MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
+  ssize_t r = sendmsg(fd, &msg, flags | SR_MSG_NOSIGNAL);
   return r < 0 ? -errno : r;
 }
 

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <new>
 #include <system_error>
 #include <thread>
 
@@ -37,23 +38,29 @@ class WaitPool {
     }
   }
 
-  // Main thread: queues `wait` for the next free thread, starting one when none is free.
-  // Returns 0, or -errno when no thread could be started for it (the wait is not queued then).
+  // Main thread: queues `wait` for the next free thread, starting one first when none is free.
+  // Returns 0, or -errno when no thread could be started for it; the wait is not queued then, so
+  // no thread can ever see it, and the caller may delete it.
   int Run(AsyncWait* wait) {
     bool spawn;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(wait);
-      spawn = idle_ < queue_.size();
+      spawn = idle_ <= queue_.size();  // each parked thread already has a queued wait to take
     }
     if (spawn) {
       try {
         threads_.emplace_back(&WaitPool::Loop, this);
       } catch (const std::system_error& e) {
-        std::lock_guard<std::mutex> lock(mu_);
-        queue_.erase(std::remove(queue_.begin(), queue_.end(), wait), queue_.end());
         return -e.code().value();
+      } catch (const std::bad_alloc&) {
+        return -ENOMEM;
       }
+    }
+    try {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(wait);
+    } catch (const std::bad_alloc&) {
+      return -ENOMEM;  // a thread just started stays, parked, for the next wait
     }
     cv_.notify_one();
     if (in_progress_++ == 0) napi_ref_threadsafe_function(env_, tsfn_);
@@ -78,14 +85,19 @@ class WaitPool {
     }
   }
 
-  // Main thread: a wait has returned.
+  // Main thread: a wait has returned. An exception must not leave this callback, which N-API
+  // calls from C: it would end the process.
   static void Deliver(napi_env env, napi_value, void* context, void* data) {
     if (env == nullptr) return;  // the function is being torn down: Teardown() had these waits
     WaitPool* self = static_cast<WaitPool*>(context);
-    AsyncWait* wait = static_cast<AsyncWait*>(data);
+    std::unique_ptr<AsyncWait> wait(static_cast<AsyncWait*>(data));
     if (--self->in_progress_ == 0) napi_unref_threadsafe_function(env, self->tsfn_);
-    wait->Complete(env);
-    delete wait;
+    try {
+      wait->Complete(env);
+    } catch (...) {
+      // Only what building the answer or the error threw past Settle(): the promise stays
+      // pending, which is all that can be done for it here.
+    }
   }
 
   // The environment is ending (process exit, or a worker_thread's end): wake every wait, let
@@ -135,31 +147,25 @@ bool DeferClose(Napi::Env env, int fd) {
 }
 
 AsyncWait::AsyncWait(Napi::Env env, const char* syscall, int wake_fd, double timeout)
-    : env_(env),
-      syscall_(syscall),
-      deferred_(Napi::Promise::Deferred::New(env)),
-      wake_fd_(wake_fd),
-      deadline_(timeout >= 0 ? sr_now() + timeout : -1) {}
+    : env_(env), syscall_(syscall), wake_fd_(wake_fd), deadline_(timeout >= 0 ? sr_now() + timeout : -1) {
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_promise(env, &deferred_, &promise_));
+}
 
 AsyncWait::~AsyncWait() = default;
 
 Napi::Promise AsyncWait::Start() {
+  std::unique_ptr<AsyncWait> owned(this);  // until a thread has it
   AddonData* data = Data(env_);
-  Napi::Promise promise = deferred_.Promise();
-  try {
-    if (!data->pool) data->pool = std::make_unique<WaitPool>(env_);
-  } catch (...) {
-    delete this;
-    throw;
-  }
+  Napi::Promise promise(env_, promise_);
+  if (!data->pool) data->pool = std::make_unique<WaitPool>(env_);
   data->waits.push_back(this);
   listed_ = true;
   int err = data->pool->Run(this);
   if (err < 0) {
     Complete(nullptr);
-    delete this;
-    ThrowSys(promise.Env(), "pthread_create", -err, "no thread for the wait");
+    ThrowSys(env_, "pthread_create", -err, "no thread for the wait");
   }
+  owned.release();
   return promise;
 }
 
@@ -177,23 +183,40 @@ void AsyncWait::Complete(napi_env env) {
   }
   deferred_closes_.clear();  // the last wait to let go of a descriptor closes it
   if (env == nullptr) return;
-  Napi::HandleScope scope(env_);
-  Settle(env_);
+  Napi::HandleScope scope(env);
+  Settle(env);
 }
 
-void AsyncWait::Settle(Napi::Env env) {
-  try {
-    if (result_ < 0) {
-      deferred_.Reject(SysError(env, syscall_, -result_, Detail(-result_)));
-      return;
+// Settling runs JS: the error factory, and a `then` getter the answer may inherit. JS can throw,
+// or stop a worker's environment (process.exit()), after which every call into JS is refused,
+// and node-addon-api answers a refused call by aborting the process. So the calls that run JS are
+// plain N-API here: what the factory throws becomes the rejection, and a refusal leaves the
+// promise unsettled, since nobody is left to see it.
+void AsyncWait::Settle(napi_env env) {
+  napi_value value;
+  bool resolve = result_ >= 0;
+  if (resolve) {
+    try {
+      value = Answer(env);
+    } catch (const Napi::Error& e) {
+      resolve = false;  // no memory for the answer, say
+      value = e.Value();
     }
-    Napi::Array answer = Napi::Array::New(env, 2);
-    answer.Set(0u, Result(env));
-    answer.Set(1u, Napi::Boolean::New(env, closed_));
-    deferred_.Resolve(answer);
-  } catch (const Napi::Error& e) {
-    deferred_.Reject(e.Value());
+  } else if (SysErrorValue(env, syscall_, -result_, Detail(-result_), &value) != napi_ok) {
+    if (napi_get_and_clear_last_exception(env, &value) != napi_ok) return;
   }
+  if (resolve) {
+    napi_resolve_deferred(env, deferred_, value);
+  } else {
+    napi_reject_deferred(env, deferred_, value);
+  }
+}
+
+Napi::Value AsyncWait::Answer(Napi::Env env) {
+  Napi::Array answer = Napi::Array::New(env, 2);
+  answer.Set(0u, Result(env));
+  answer.Set(1u, Napi::Boolean::New(env, closed_));
+  return answer;
 }
 
 }  // namespace sr

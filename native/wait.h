@@ -82,11 +82,13 @@ class AsyncWait {
   virtual std::string Detail(int /*err*/) { return ""; }
 
  private:
-  void Settle(Napi::Env env);
+  void Settle(napi_env env);
+  Napi::Value Answer(Napi::Env env);  // [Result(), closed]
 
   Napi::Env env_;
   const char* syscall_;
-  Napi::Promise::Deferred deferred_;
+  napi_deferred deferred_;  // plain N-API: settling must not throw (Settle())
+  napi_value promise_;      // valid until Start() has returned it
   int wake_fd_;
   double deadline_;
   int result_ = 0;

@@ -2,7 +2,8 @@
  * Loads the native addon once, hands it the error factory, and gives it types. Everything else
  * imports the addon from here.
  */
-import bindings from 'bindings';
+import nodeGypBuild from 'node-gyp-build';
+import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
 import { makeError } from './errors';
@@ -139,12 +140,16 @@ export interface Binding extends Constants, OptionalConstants {
   setrlimit(resource: number, soft: number, hard: number): void;
   RLIMIT_NOFILE: number;
   interrupt_on(signals: number[]): void;
+  interrupt_off(signals: number[]): void;
   errno: Record<string, number>;
 }
 
+// node-gyp-build looks in the package root for a local build first, build/Release (a checkout's,
+// or the install script's when no prebuild loaded), then for the tarball's prebuild matching this
+// platform, architecture and libc, prebuilds/linux-x64/select-reactor.glibc.node and the like.
 function load(): Binding {
   try {
-    return bindings('select_reactor') as Binding;
+    return nodeGypBuild(path.join(__dirname, '..')) as Binding;
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
     throw new Error(

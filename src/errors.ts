@@ -7,8 +7,11 @@ import { constants as osConstants } from 'node:os';
 
 /** An error from a system call: `errno` is positive as in C, `code` its name, `syscall` the call. */
 export class SocketError extends Error {
+  /** The error number, positive as C's `errno` (for GaiError, the EAI_* value). */
   readonly errno: number;
+  /** The error's name: `'ECONNREFUSED'`, `'EAGAIN'`, `'EAI_NONAME'`. */
   readonly code: string;
+  /** The system call that failed: `'connect'`, `'recv'`, `'getaddrinfo'`. */
   readonly syscall: string;
 
   constructor(message: string, errno: number, code: string, syscall: string) {
@@ -26,8 +29,11 @@ export class BlockingIOError extends SocketError {}
 export class ConnectionError extends SocketError {}
 /** EPIPE, ESHUTDOWN: writing to a peer that has gone. Never a SIGPIPE. */
 export class BrokenPipeError extends ConnectionError {}
+/** ECONNABORTED: a connection was aborted before `accept()` took it. */
 export class ConnectionAbortedError extends ConnectionError {}
+/** ECONNREFUSED: nothing listens at the address connected to. */
 export class ConnectionRefusedError extends ConnectionError {}
+/** ECONNRESET: the peer reset the connection (an RST), for instance by closing with unread data. */
 export class ConnectionResetError extends ConnectionError {}
 /** A socket timeout (`settimeout(seconds)`) expired. */
 export class TimeoutError extends SocketError {}

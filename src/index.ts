@@ -19,6 +19,7 @@ export {
   htonl,
   ntohl,
   interrupt_on,
+  interrupt_off,
   formatAddress,
 } from './socket';
 export type { Address, Data, ServerOptions } from './socket';

@@ -12,7 +12,13 @@ import { Socket } from './socket';
 import { deadlineAfter, retryUntilAsync, timeoutSeconds, Waker } from './wait';
 
 /** What select() accepts in its lists. */
-export type Selectable = Socket | number | { fileno(): number };
+export type Selectable =
+  | Socket
+  | number
+  | {
+      /** The descriptor to watch. */
+      fileno(): number;
+    };
 
 const { FD_SETSIZE } = binding;
 const listNames = ['rlist', 'wlist', 'xlist'] as const;
@@ -141,7 +147,7 @@ export async function selectOnce(
  * wait ends it: the promise rejects with SocketError EBADF naming the entry, as select() would
  * for a closed socket, and the descriptor's number is released only once the worker thread has
  * stopped waiting on it. Signals named in interrupt_on() do not end it: the event loop is free
- * to run handlers of its own.
+ * to run handlers of its own, which hear those signals once interrupt_off() has handed them back.
  */
 export async function selectAsync<R extends Selectable, W extends Selectable, X extends Selectable>(
   rlist: Iterable<R>,

@@ -23,7 +23,13 @@ export const EVENT_READ = 1 << 0;
 export const EVENT_WRITE = 1 << 1;
 
 /** A file object: a descriptor, or any object with a `fileno()` method, such as a Socket. */
-export type FileObj = Socket | number | { fileno(): number };
+export type FileObj =
+  | Socket
+  | number
+  | {
+      /** The descriptor to watch. */
+      fileno(): number;
+    };
 
 const { FD_SETSIZE } = binding;
 
@@ -101,7 +107,9 @@ export type Ready<D = unknown> = [SelectorKey<D>, number][];
 
 /** get_map()'s answer: a read-only Map from descriptor to key, whose get() and has() also take a file object. */
 export interface SelectorMap<D = unknown> extends ReadonlyMap<number, SelectorKey<D>> {
+  /** The key registered for a descriptor or file object, or `undefined`. */
   get(fileobj: FileObj): SelectorKey<D> | undefined;
+  /** Whether a descriptor or file object is registered. */
   has(fileobj: FileObj): boolean;
 }
 
@@ -116,10 +124,12 @@ export class _SelectorMapping<D = unknown> implements SelectorMap<D> {
     this.#selector = selector;
   }
 
+  /** The number of registered file objects. */
   get size(): number {
     return this.#selector._fdToKey.size;
   }
 
+  /** The key registered for a descriptor or file object, or `undefined` (never a throw). */
   get(fileobj: FileObj): SelectorKey<D> | undefined {
     try {
       return this.#selector._fdToKey.get(this.#selector._fileobjLookup(fileobj));
@@ -129,6 +139,7 @@ export class _SelectorMapping<D = unknown> implements SelectorMap<D> {
     }
   }
 
+  /** Whether a descriptor or file object is registered. */
   has(fileobj: FileObj): boolean {
     return this.get(fileobj) !== undefined;
   }
@@ -145,6 +156,7 @@ export class _SelectorMapping<D = unknown> implements SelectorMap<D> {
     return this.#selector._fdToKey.entries();
   }
 
+  /** Calls `callback(key, fd, map)` for each registration, as Map's forEach(). */
   forEach(callback: (key: SelectorKey<D>, fd: number, map: ReadonlyMap<number, SelectorKey<D>>) => void, thisArg?: unknown): void {
     for (const [fd, key] of this.#selector._fdToKey) callback.call(thisArg, key, fd, this);
   }

@@ -108,6 +108,7 @@ export class Outbox {
     return this.#pending;
   }
 
+  /** Whether nothing is queued: `pending === 0`. */
   empty(): boolean {
     return this.#pending === 0;
   }
@@ -150,8 +151,11 @@ function wrap(h: NativeHandle): Socket {
  * descriptor and read its family and type from the kernel.
  */
 export class Socket {
+  /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX`. */
   readonly family: number;
+  /** The socket type, `SOCK_STREAM` or `SOCK_DGRAM` and the like, without creation flags. */
   readonly type: number;
+  /** The protocol number, 0 for the family's default. */
   readonly proto: number;
   /** The socket's outbound queue: `put`, `flush`, `pending`, `empty`, `clear`. */
   readonly outbox: Outbox;
@@ -212,6 +216,7 @@ export class Socket {
     this.#h.settimeout(flag ? null : 0);
   }
 
+  /** `false` when the timeout is 0 (non-blocking), `true` otherwise, timed sockets included. */
   getblocking(): boolean {
     return this.#h.gettimeout() !== 0;
   }
@@ -221,10 +226,15 @@ export class Socket {
     this.#h.settimeout(seconds);
   }
 
+  /** The timeout in seconds: `null` when blocking, 0 when non-blocking. */
   gettimeout(): number | null {
     return this.#h.gettimeout();
   }
 
+  /**
+   * Sets an option: `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`. An integer or boolean is passed as
+   * a C int; bytes are passed as they are, for structures such as `struct linger`.
+   */
   setsockopt(level: number, name: number, value: number | boolean | ArrayBufferView): void {
     this.#h.setsockopt(level, name, value);
   }
@@ -236,10 +246,12 @@ export class Socket {
     return this.#h.getsockopt(level, name, buflen);
   }
 
+  /** Binds to a local address: `['127.0.0.1', 10000]`, port 0 for any free port, or a path. */
   bind(address: Address): void {
     this.#h.bind(address);
   }
 
+  /** Starts accepting connections, queueing at most `backlog` that `accept()` has not taken. */
   listen(backlog = 128): void {
     this.#h.listen(backlog);
   }
@@ -267,6 +279,11 @@ export class Socket {
 
   /** Sends everything, waiting as needed, or throws. */
   sendall(data: Data, flags = 0): void {
+    // As Python's: nothing to send is still one send(), an empty datagram on a message socket.
+    if (typeof data === 'string' ? data.length === 0 : ArrayBuffer.isView(data) && data.byteLength === 0) {
+      this.#h.send(data, flags);
+      return;
+    }
     this.#h.sendall(data, flags);
   }
 
@@ -282,6 +299,8 @@ export class Socket {
    * view of a pool shared by every socket (src/pool.ts), so a read allocates no memory of its own.
    */
   recv(bufsize: number, flags = 0): Buffer {
+    // As Python's recv(0): nothing asked, nothing read; a datagram stays queued, nothing waits.
+    if (bufsize === 0 && Number.isInteger(flags) && this.#fd >= 0) return Buffer.alloc(0);
     if (typeof bufsize === 'number' && bufsize > POOLED_MAX) return this.#recvLarge(bufsize, flags);
     // An invalid `bufsize` reaches the native check, which throws before anything is read.
     const pool = poolFor(typeof bufsize === 'number' ? bufsize : 0);
@@ -307,6 +326,8 @@ export class Socket {
 
   /** Reads into `buffer` (its first `nbytes`, or all of it) and returns the count. */
   recv_into(buffer: ArrayBufferView, nbytes = 0, flags = 0): number {
+    // Into no room at all, as recv(0): Python returns 0 without a system call.
+    if (nbytes === 0 && ArrayBuffer.isView(buffer) && buffer.byteLength === 0 && Number.isInteger(flags) && this.#fd >= 0) return 0;
     return this.#h.recv_into(buffer, nbytes, flags);
   }
 
@@ -315,14 +336,17 @@ export class Socket {
     return this.#h.recvfrom(bufsize, flags);
   }
 
+  /** Shuts down one or both directions (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`); the descriptor stays open. */
   shutdown(how: number): void {
     this.#h.shutdown(how);
   }
 
+  /** The socket's own address, for instance the port that `bind()` to port 0 chose. */
   getsockname(): Address {
     return this.#h.getsockname();
   }
 
+  /** The address of the peer it is connected to. */
   getpeername(): Address {
     return this.#h.getpeername();
   }
@@ -332,6 +356,7 @@ export class Socket {
     return describe(this.#h);
   }
 
+  /** What `console.log()` and `util.inspect()` print: the same repr as toString(). */
   [inspect.custom](): string {
     return describe(this.#h);
   }
@@ -407,6 +432,7 @@ export function create_connection(
   throw last ?? makeError('EAI_NONAME', 0, 'getaddrinfo', `getaddrinfo returned no address for ${host}`);
 }
 
+/** The options of {@link create_server}, named as Python's keyword arguments. */
 export interface ServerOptions {
   /** AF_INET (default) or AF_INET6. */
   family?: number;
@@ -463,14 +489,32 @@ export function ntohl(x: number): number {
  * `signal` set, the way Python's SIGINT ends a blocking call with KeyboardInterrupt. Without it a
  * synchronous select() loop never returns to Node's event loop, so no JS signal handler can run.
  * Other EINTRs are retried (PEP 475). Main thread only.
+ *
+ * It takes the signals over, as Python's `signal.signal()` does, so `process.on()` listeners for
+ * them stop hearing them until {@link interrupt_off} hands them back. Called again, it takes them
+ * again, even from a handler installed since. Signals that report faults (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS) are refused with a RangeError: a handler that
+ * returns would run the faulting instruction again, forever.
  */
 export function interrupt_on(...signals: NodeJS.Signals[]): void {
+  binding.interrupt_on(signalNumbers(signals));
+}
+
+/**
+ * Hands signals taken by {@link interrupt_on} back (all of them when none is named): each gets
+ * the handler it had before, so that a `process.on('SIGINT')` listener hears it again, for
+ * instance while `await selectAsync()` leaves the event loop free. A signal whose handler has
+ * since been replaced by someone else is left to them. Main thread only.
+ */
+export function interrupt_off(...signals: NodeJS.Signals[]): void {
+  binding.interrupt_off(signalNumbers(signals));
+}
+
+function signalNumbers(signals: readonly NodeJS.Signals[]): number[] {
   const numbers: Record<string, number | undefined> = osConstants.signals;
-  binding.interrupt_on(
-    signals.map((name) => {
-      const signo = numbers[name];
-      if (signo === undefined) throw new TypeError(`Expected a signal name such as 'SIGINT', got ${String(name)}`);
-      return signo;
-    }),
-  );
+  return signals.map((name) => {
+    const signo = numbers[name];
+    if (signo === undefined) throw new TypeError(`Expected a signal name such as 'SIGINT', got ${String(name)}`);
+    return signo;
+  });
 }

@@ -1,16 +1,25 @@
 'use strict';
 // The benchmark's own parts: the load generator must fail a run whenever an echo is wrong (a
 // benchmark that cannot fail proves nothing), its latency percentiles must be right, the C
-// programs must build warning-free, and the harness must run end to end.
+// programs must build warning-free, the C server's Python-shaped mode must echo every byte and
+// make the Python's extra select() turn, the spread and paired ratios must come out right on
+// known samples, a missing uvloop must be skipped with one line, and the harness must run end
+// to end.
 const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
+const { once } = require('node:events');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
 const { build, cflags } = require('../bench/build');
-const { median, ratio, summarize } = require('../bench/stats');
+const { contenders } = require('../bench/contenders');
+const { table } = require('../bench/report');
+const { startServer, stopServer } = require('../bench/runner');
+const { NOISY, cellIsNoisy, median, moreRounds, pairedRatio, spread, summarize } = require('../bench/stats');
+const { childrenOf } = require('../bench/procfs');
 const { root } = require('./helpers/sockets');
 const { startProgram, killStarted } = require('./helpers/programs');
 
@@ -187,23 +196,228 @@ int main(void) {
     }
   });
 
-  it('summarizes samples: medians, ranges and ratios from the same run', () => {
+  it('summarizes samples: medians, spreads with the extremes left out from five rounds on, noisy past 15%', () => {
     assert.equal(median([3, 1, 2]), 2);
     assert.equal(median([4, 1, 3, 2]), 2.5);
-    const ours = summarize([{ value: 150 }, { value: 100 }, { value: 120 }]);
-    assert.deepEqual([ours.median, ours.min, ours.max, ours.n], [120, 100, 150, 3]);
-    const net = summarize([{ value: 60 }, { value: 80 }, { value: 40 }]);
-    assert.equal(ratio(ours, net, true), 2, 'throughput: higher wins');
-    assert.equal(ratio(net, ours, false), 2, 'memory: lower wins, so the ratio is turned over');
-    assert.equal(ratio(ours, null, true), null);
+    assert.equal(NOISY, 0.15);
+    // Three rounds: every round counts. (150 - 100) / 120.
+    assert.equal(spread([150, 100, 120]), 50 / 120);
+    // Five rounds: the highest and the lowest are left out, (105 - 95) / 100, however far they are.
+    assert.equal(spread([100, 95, 500, 105, 1]), 10 / 100);
+    assert.equal(spread([7]), 0);
+    assert.equal(spread([]), null);
+    const ours = summarize([
+      { round: 1, value: 150, cpu_us_per_op: 10 },
+      { round: 2, value: 100, cpu_us_per_op: 11 },
+      { round: 3, value: 120, cpu_us_per_op: 10.5 },
+    ]);
+    assert.deepEqual([ours.median, ours.min, ours.max, ours.n, ours.cpu_us_per_op], [120, 100, 150, 3, 10.5]);
+    assert.equal(ours.cpu_spread, 1 / 10.5);
+    assert.equal(ours.noisy, true, 'throughput spread 42% is noisy, however steady the CPU');
+    const steady = summarize([100, 104, 96, 300, 100].map((value, i) => ({ round: i + 1, value, cpu_us_per_op: 20 })));
+    assert.equal(steady.spread, 0.04);
+    assert.equal(steady.noisy, false, 'one disturbed round in five does not make the cell noisy');
+    const cpuNoisy = summarize([100, 101, 102].map((value, i) => ({ round: i + 1, value, cpu_us_per_op: [10, 12, 10][i] })));
+    assert.equal(cpuNoisy.noisy, true, 'nor does steady throughput hide a CPU figure that moves 20%');
     assert.equal(summarize([]), null);
+    assert.equal(cellIsNoisy({ a: [{ round: 1, value: 10 }, { round: 2, value: 10.5 }], b: [] }), false);
+    assert.equal(cellIsNoisy({ a: [{ round: 1, value: 10 }, { round: 2, value: 10.5 }], b: [{ round: 1, value: 5 }, { round: 2, value: 9 }] }), true);
+  });
+
+  it('gives a noisy cell two more rounds at a time up to the cap, and a steady one none', () => {
+    const rounds = (values) => values.map((value, i) => ({ round: i + 1, value, cpu_us_per_op: 10 }));
+    const noisy = { ours: rounds([100, 60, 100]), net: rounds([50, 50, 50]) };
+    const steady = { ours: rounds([100, 101, 99]), net: rounds([50, 52, 50]) };
+    assert.equal(moreRounds(noisy, 3, 9), 2);
+    assert.equal(moreRounds(noisy, 8, 9), 1, 'never past the cap');
+    assert.equal(moreRounds(noisy, 9, 9), 0);
+    assert.equal(moreRounds(steady, 3, 9), 0);
+    assert.equal(moreRounds(noisy, 1, 1), 0, '--quick: one round, however it went');
+  });
+
+  it('takes ratios round by round, pairing each round with the same round of the reference', () => {
+    // The machine halves everything in round 2: the medians of each (120 and 60) happen to agree
+    // here, but only paired ratios come out 2.0 in every round.
+    const ours = [{ round: 1, value: 200 }, { round: 2, value: 100 }, { round: 3, value: 120 }];
+    const net = [{ round: 1, value: 100 }, { round: 2, value: 50 }, { round: 3, value: 60 }];
+    assert.deepEqual(pairedRatio(ours, net, true), { median: 2, min: 2, max: 2, n: 3 });
+    assert.deepEqual(pairedRatio(net, ours, true), { median: 0.5, min: 0.5, max: 0.5, n: 3 });
+    // The median of the rounds' ratios, 10/30, 20/10, 30/20, is 1.5; the ratio of the medians is 1.
+    const a = [{ round: 1, value: 10 }, { round: 2, value: 20 }, { round: 3, value: 30 }];
+    const b = [{ round: 1, value: 30 }, { round: 2, value: 10 }, { round: 3, value: 20 }];
+    assert.equal(pairedRatio(a, b, true).median, 1.5);
+    assert.equal(median(a.map((s) => s.value)) / median(b.map((s) => s.value)), 1);
+    // A round the reference did not finish is left out, not paired with another round.
+    assert.deepEqual(pairedRatio(ours, [net[0], net[2]], true), { median: 2, min: 2, max: 2, n: 2 });
+    // Memory: lower wins, so the reference's over ours.
+    assert.equal(pairedRatio([{ round: 1, value: 1 }], [{ round: 1, value: 6 }], false).median, 6);
+    assert.equal(pairedRatio(ours, [], true), null);
+    assert.equal(pairedRatio(ours, undefined, true), null);
+  });
+
+  it('puts server CPU first, says which rows are noisy, and has a column per reference', () => {
+    const names = ['ours', 'net', 'uvloop', 'c-select', 'c-select-python'];
+    const used = contenders.filter((c) => names.includes(c.name));
+    const samples = {
+      ours: [100, 104, 98].map((value, i) => ({ round: i + 1, value, cpu_us_per_op: 12, p50_us: 80, p99_us: 200, roundtrips: 1 })),
+      net: [50, 80, 49].map((value, i) => ({ round: i + 1, value, cpu_us_per_op: 17, p50_us: 90, p99_us: 300, roundtrips: 1 })),
+    };
+    const cell = { name: 'pingpong 64 B, 10 conns', short: 'rt/s', kind: 'pingpong', higherWins: true };
+    const results = {
+      references: ['net', 'uvloop', 'c-select', 'c-select-python'],
+      cells: [{
+        ...cell,
+        summaries: { ours: summarize(samples.ours), net: summarize(samples.net) },
+        ratios: {
+          ours: { net: pairedRatio(samples.ours, samples.net, true) },
+          net: { net: pairedRatio(samples.net, samples.net, true) },
+        },
+      }],
+    };
+    const lines = table(results, used).split('\n');
+    const cells = (line) => line.split('|').slice(1, -1).map((c) => c.trim());
+    assert.deepEqual(cells(lines[0]), ['cell', 'contender', 'server CPU µs/op', 'median', 'spread', 'rounds', 'p50 / p99 µs', '× net', '× uvloop', '× C tuned', '× C Python-shaped']);
+    assert.deepEqual(cells(lines[2]), ['pingpong 64 B, 10 conns (rt/s)', 'select-reactor', '12.0', '100', '6% · 0%', '3', '80 / 200', '2.00×', '', '', '']);
+    assert.deepEqual(cells(lines[3]), ['', 'Node net (libuv)', '17.0', '50', '62% · 0% noisy', '3', '90 / 300', '1.00×', '', '', '']);
+  });
+
+  describe("the C select() server's two shapes", () => {
+    const cSelect = (name) => contenders.find((c) => c.name === name);
+    const servers = [];
+    const start = async (contender) => {
+      const server = await startServer(contender, programs, { server: null });
+      servers.push(server);
+      return server;
+    };
+    afterEach(async () => {
+      await Promise.all(servers.splice(0).map((server) => stopServer(server)));
+    });
+
+    it('Python-shaped: echoes every byte of pingpong, of 100 KiB messages (more than one read each) and of streams', async () => {
+      const server = await start(cSelect('c-select-python'));
+      const base = ['--port', server.port, '--warmup', '0.05', '--duration', '0.3'];
+      for (const args of [
+        ['--mode', 'pingpong', '--conns', '20', '--size', '64', '--threads', '2'],
+        ['--mode', 'pingpong', '--conns', '3', '--size', String(100 * 1024)],
+        ['--mode', 'stream', '--conns', '3', '--size', String(64 * 1024), '--window', String(1024 * 1024)],
+      ]) {
+        const r = await loadgen(programs, [...base, ...args]);
+        assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.ok(r.result.verified_bytes > 0, JSON.stringify(r.result));
+      }
+      assert.equal(server.exit, null, 'still serving');
+    });
+
+    it('Python-shaped: a client that stops reading, then half-closes, gets all 16 MiB back', async () => {
+      // While the client does not read, the kernel's buffers fill, select() stops saying writable
+      // and the server's queue grows; all of it must still come back, in order, before it closes.
+      const server = await start(cSelect('c-select-python'));
+      const payload = crypto.randomBytes(16 * 1024 * 1024);
+      const sock = net.connect(server.port, '127.0.0.1');
+      const chunks = [];
+      sock.on('data', (d) => chunks.push(d));
+      sock.pause();
+      sock.end(payload);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      sock.resume();
+      await once(sock, 'end');
+      const back = Buffer.concat(chunks);
+      assert.ok(back.equals(payload), `got ${back.length} of ${payload.length} bytes, or different ones`);
+      sock.destroy();
+    });
+
+    it('Python-shaped makes the extra select() turn the Python makes: 3 per round trip against 2', async function () {
+      if (spawnSync('strace', ['-V']).status !== 0) this.skip(); // strace counts the calls
+      const counts = {};
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sr-strace-'));
+      const n = 60;
+      try {
+        for (const name of ['c-select', 'c-select-python']) {
+          const out = path.join(dir, name);
+          const traced = {
+            name,
+            command: (port) => {
+              const [file, args] = cSelect(name).command(port, programs);
+              return ['strace', ['-qq', '-c', '-o', out, '-e', 'trace=pselect6', file, ...args]];
+            },
+          };
+          const strace = await start(traced);
+          // The server is strace's child, and is stopped itself: strace then writes its count and
+          // exits (a strace stopped first would leave the server running, detached).
+          const [pid] = childrenOf(strace.child.pid);
+          try {
+            await spacedRoundTrips(strace.port, n, 5);
+          } finally {
+            process.kill(pid, 'SIGTERM');
+            await strace.exited;
+          }
+          counts[name] = Number(fs.readFileSync(out, 'utf8').match(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?pselect6$/m)[1]);
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      // Tuned: select() says readable (recv, queue), then writable (write all, leave outputs).
+      // Python: readable, writable (send the message), writable again (queue empty: leave outputs).
+      const tuned = counts['c-select'] / n;
+      const python = counts['c-select-python'] / n;
+      assert.ok(tuned > 1.8 && tuned < 2.4, `tuned: ${tuned} select() calls per round trip`);
+      assert.ok(python > 2.6 && python < 3.4, `Python-shaped: ${python} select() calls per round trip`);
+    });
+  });
+
+  it('skips uvloop with one line where Python cannot import it, and runs the rest', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sr-nouvloop-'));
+    try {
+      // A Python without site-packages: uvloop is installed there or not at all.
+      const python = path.join(dir, 'python3');
+      fs.writeFileSync(python, '#!/bin/sh\nexec python3 -I -S "$@"\n', { mode: 0o755 });
+      const r = spawnSync(process.execPath, [path.join(root, 'bench', 'run.js'), '--quick', '--only', 'uvloop,c-select', '--cells', 'pingpong-64-10'], {
+        encoding: 'utf8',
+        timeout: 60000,
+        env: { ...process.env, UVLOOP_PYTHON: python },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const skips = r.stderr.split('\n').filter((line) => /uvloop/.test(line) && /skipping/.test(line));
+      assert.deepEqual(skips, [`skipping uvloop (Python, libuv): ${python} cannot import uvloop (on Debian: apt-get install python3-uvloop)`]);
+      assert.match(r.stderr, /quick: 1 of 1 runs passed/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('select-reactor bench --quick runs the harness end to end and passes', () => {
     const cli = path.join(root, 'lib', 'cli.js');
-    const r = spawnSync(process.execPath, [cli, 'bench', '--quick', '--only', 'ours,c-select', '--cells', 'pingpong-64-10,idle'], { encoding: 'utf8', timeout: 60000 });
+    const only = ['ours', 'c-select', 'c-select-python', 'uvloop'];
+    const r = spawnSync(process.execPath, [cli, 'bench', '--quick', '--only', only.join(','), '--cells', 'pingpong-64-10,idle'], { encoding: 'utf8', timeout: 60000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /pinning: /);
-    assert.match(r.stderr, /quick: 4 of 4 runs passed; [\d.]+ MB echoed, every byte verified/);
+    const ran = /skipping uvloop/.test(r.stderr) ? 3 : 4;
+    assert.match(r.stderr, new RegExp(`quick: ${ran * 2} of ${ran * 2} runs passed; [\\d.]+ MB echoed, every byte verified`));
   });
 });
+
+/** One connection, `n` round trips of 64 bytes, `gapMs` apart, each checked. */
+async function spacedRoundTrips(port, n, gapMs) {
+  const sock = net.connect(port, '127.0.0.1');
+  sock.setNoDelay(true);
+  await once(sock, 'connect');
+  let received = Buffer.alloc(0);
+  let waiting = null;
+  sock.on('data', (d) => {
+    received = Buffer.concat([received, d]);
+    if (waiting && received.length >= 64) waiting();
+  });
+  for (let i = 0; i < n; i++) {
+    const message = Buffer.alloc(64, i);
+    const back = new Promise((resolve) => {
+      waiting = resolve;
+    });
+    sock.write(message);
+    await back;
+    assert.ok(received.subarray(0, 64).equals(message), `round trip ${i}`);
+    received = received.subarray(64);
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+  sock.end();
+  await once(sock, 'close');
+}

@@ -580,12 +580,13 @@ describe('properties (fast-check)', function () {
       'select lists': (a) => sr.select(a[0], a[1], a[2], 0),
       'select timeout': (a) => sr.select([], [writable], [], a[0]),
       interrupt_on: (a) => sr.interrupt_on(...a),
+      interrupt_off: (a) => sr.interrupt_off(...a),
     };
     try {
       fc.assert(
         fc.property(fc.constantFrom(...Object.keys(calls)), fc.array(garbage, { maxLength: 6 }), (name, args) => {
           // Real signal names would take this process's signals over (mocha's SIGINT, SIGCHLD).
-          if (name === 'interrupt_on') fc.pre(!args.some((x) => typeof x === 'string' && signalNames.has(x)));
+          if (name.startsWith('interrupt_')) fc.pre(!args.some((x) => typeof x === 'string' && signalNames.has(x)));
           const adopted = name === 'Socket' && args[3] !== undefined && args[3] !== null;
           release(survive(() => calls[name](args), `${name}(${args.length} args)`), adopted);
         }),
