@@ -3,9 +3,10 @@
 // connections, point the load generator at it (pinned to the other CPUs), read the result, stop
 // the server. Only processes started here are ever signalled.
 const { spawn, spawnSync } = require('node:child_process');
-const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
+
+const { cpuSeconds, cpuWaitSeconds, rssKiB } = require('./procfs');
 
 const HOST = '127.0.0.1';
 
@@ -114,49 +115,6 @@ async function stopServer(server, { grace = 5000 } = {}) {
   const exit = await server.exited;
   clearTimeout(timer);
   return exit;
-}
-
-/** The server's resident set, in KiB, from /proc (Linux). */
-function rssKiB(pid) {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = status.match(/^VmRSS:\s+(\d+) kB/m);
-  if (!m) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(m[1]);
-}
-
-/**
- * CPU seconds the process has used, user and system, all threads (/proc, in USER_HZ ticks, which
- * Linux fixes at 100 per second for this interface), and its children's: the processes of
- * `echo-server --workers N` do the serving, their parent only waits for them.
- */
-function cpuSeconds(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let seconds = (Number(fields[11]) + Number(fields[12])) / 100;
-  for (const child of childrenOf(pid)) {
-    try {
-      seconds += cpuSeconds(child);
-    } catch {
-      // It has just exited: what it used is gone with it.
-    }
-  }
-  return seconds;
-}
-
-/** The live children of a process, from each of its threads' /proc children list. */
-function childrenOf(pid) {
-  const children = [];
-  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-    let list;
-    try {
-      list = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-    } catch {
-      continue; // the thread has ended
-    }
-    if (list) children.push(...list.split(' ').map(Number));
-  }
-  return children;
 }
 
 /**
@@ -269,15 +227,6 @@ async function measureIdle(cell, server, programs, cpus, settings) {
     measured_conns: cell.conns - first,
     value: (peak - before) / (cell.conns - first),
   };
-}
-
-/**
- * Seconds the process's main thread has spent runnable but waiting for a CPU (/proc/PID/schedstat,
- * its second field, in ns): time another process took from the server's loop during a run. (For
- * `--workers` that thread is the parent's, which only waits, so there it says little.)
- */
-function cpuWaitSeconds(pid) {
-  return Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
 }
 
 /** One run: this contender, this cell. Resolves with the load generator's result and `value`. */

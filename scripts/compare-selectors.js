@@ -23,6 +23,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 
 const sr = require('..');
+const { cpuSeconds } = require('../bench/procfs');
 
 const { values } = parseArgs({
   options: {
@@ -54,34 +55,6 @@ const contenders = [
   { name: '--workers 2 --selector epoll', args: ours('--workers', '2', '--selector', 'epoll'), maxConns: Infinity },
   { name: "Node's net", args: ['-e', netServer], maxConns: Infinity },
 ];
-
-function cpuSeconds(pids) {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // gone
-    }
-  }
-  return total;
-}
-
-/** The server's process and, for --workers, its children (their CPU counts too). */
-function family(pid) {
-  const pids = [pid];
-  try {
-    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-      const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      if (children) pids.push(...children.split(' ').map(Number));
-    }
-  } catch {
-    // not Linux, or gone
-  }
-  return pids;
-}
 
 async function start(contender) {
   const child = spawn(process.execPath, contender.args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -152,14 +125,13 @@ async function run(contender, conns) {
     s.write(mine);
   }
   await new Promise((resolve) => setTimeout(resolve, 1000)); // warm-up
-  const pids = family(server.child.pid);
-  const cpu0 = cpuSeconds(pids);
+  const cpu0 = cpuSeconds(server.child.pid); // and its children's: the processes of --workers
   const t0 = performance.now();
   counting = true;
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   counting = false;
   const elapsed = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds(pids) - cpu0;
+  const cpu = cpuSeconds(server.child.pid) - cpu0;
   for (const s of sockets) s.stopping = true;
   await new Promise((resolve) => setTimeout(resolve, 200));
   for (const s of sockets) s.destroy();

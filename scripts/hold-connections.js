@@ -16,12 +16,12 @@
 // 0 only when there were none. Echoes slower than the interval are counted and reported apart
 // (with the latency percentiles): on a loaded machine the client itself is late too. Clients are Node's own net module (libuv), independent of the server under test.
 const { spawn } = require('node:child_process');
-const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 
 const sr = require('..');
+const { cpuSeconds, rssMiB } = require('../bench/procfs');
 
 const { values } = parseArgs({
   options: {
@@ -48,12 +48,7 @@ function raiseLimit(need) {
 /** utime + stime (seconds) and resident memory (MiB) of a process, from /proc. */
 function usage(pid) {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = 100; // USER_HZ on Linux
-    const cpu = (Number(fields[11]) + Number(fields[12])) / ticks;
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-    return { cpu, rss };
+    return { cpu: cpuSeconds(pid), rss: rssMiB(pid) };
   } catch {
     return { cpu: NaN, rss: NaN };
   }

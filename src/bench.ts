@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { writeAll } from './examples/say';
+import { writeAll } from './programs/support/say';
 
 export function main(argv: string[]): number {
   const harness = path.resolve(__dirname, '..', 'bench', 'run.js');

@@ -5,19 +5,19 @@
  *   select-reactor <command> [--host localhost] [--port 10000] [options]
  */
 import * as bench from './bench';
-import { SocketError } from './errors';
-import * as blockingEchoServer from './examples/blocking-echo-server';
-import * as chatServer from './examples/chat-server';
-import * as echoClient from './examples/echo-client';
-import * as echoServer from './examples/echo-server';
-import * as framingDemo from './examples/framing-demo';
-import * as byteorderDemo from './examples/byteorder-demo';
-import * as oobDemo from './examples/oob-demo';
-import * as shutdownDemo from './examples/shutdown-demo';
-import * as forkingEchoServer from './examples/forking-echo-server';
-import * as threadedEchoServer from './examples/threaded-echo-server';
-import { UsageError } from './examples/options';
-import { writeAll } from './examples/say';
+import { SocketError } from './index';
+import * as blockingEchoServer from './programs/blocking-servers/blocking-echo-server';
+import * as chatServer from './programs/chat-server/main';
+import * as echoClient from './programs/echo-client/main';
+import * as echoServer from './programs/echo-server/main';
+import * as framingDemo from './programs/lessons/framing-demo';
+import * as byteorderDemo from './programs/lessons/byteorder-demo';
+import * as oobDemo from './programs/lessons/oob-demo';
+import * as shutdownDemo from './programs/lessons/shutdown-demo';
+import * as forkingEchoServer from './programs/blocking-servers/forking-echo-server';
+import * as threadedEchoServer from './programs/blocking-servers/threaded-echo-server';
+import { UsageError } from './programs/support/options';
+import { writeAll } from './programs/support/say';
 
 interface Program {
   main(argv: string[]): number | Promise<number>;

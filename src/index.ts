@@ -1,6 +1,7 @@
 /**
- * select-reactor: POSIX sockets and select() with Python's names. This file only re-exports:
- * the socket module, the select module, the errors and the constants.
+ * select-reactor: POSIX sockets and select() with Python's names. This file is the public API and
+ * only re-exports: the socket, select, selectors and resource modules, the errors and the
+ * constants. Programs, the CLI's included, import the library from here alone.
  */
 export * from './constants';
 export * from './errors';

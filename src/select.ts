@@ -3,13 +3,13 @@
  * raw descriptors, or objects with `fileno()`; the answer holds the caller's own objects, in the
  * order given. Every descriptor is checked here before the system call, and again natively.
  *
- * `selectAsync()` is the same wait on a worker thread, so that Node's event loop keeps running.
+ * `selectAsync()` is the same wait on a worker thread, so that Node's event loop keeps running;
+ * how a wait is timed, retried and woken is wait.ts's.
  */
-import { performance } from 'node:perf_hooks';
-
-import { binding, NativeHandle } from './binding';
-import { BlockingIOError, makeError } from './errors';
+import { binding } from './binding';
+import { makeError } from './errors';
 import { Socket } from './socket';
+import { deadlineAfter, retryUntilAsync, timeoutSeconds, Waker } from './wait';
 
 /** What select() accepts in its lists. */
 export type Selectable =
@@ -52,22 +52,42 @@ export function descriptorOf(entry: unknown, where: string, syscall = 'select'):
   return fd;
 }
 
-/** Seconds as the native layer takes them: -1 blocks. */
-export function timeoutSeconds(timeout: number | null | undefined): number {
-  if (timeout === undefined || timeout === null) return -1;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw new TypeError(`Expected timeout to be a number of seconds or null, got ${String(timeout)}`);
-  }
-  if (timeout < 0 || !Number.isFinite(timeout)) {
-    throw new RangeError(`Expected timeout to be a finite number >= 0, or null to block, got ${timeout}`);
-  }
-  return timeout;
-}
-
 function asArray<T>(list: Iterable<T>, name: string): readonly T[] {
   if (Array.isArray(list)) return list as readonly T[];
   if (list !== null && typeof list === 'object' && Symbol.iterator in list) return Array.from(list);
   throw new TypeError(`Expected ${name} to be an array`);
+}
+
+type Lists = readonly [readonly unknown[], readonly unknown[], readonly unknown[]];
+
+/** Writes the descriptors of `lists` into `out`, each checked, and `wakerFd` (if >= 0) after rlist's. */
+function flatten(lists: Lists, out: Int32Array, wakerFd = -1): void {
+  let k = 0;
+  for (let l = 0; l < 3; l++) {
+    const list = lists[l];
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i];
+      // Sockets first, and no message built unless one is needed: this runs for every
+      // descriptor on every turn of a loop.
+      const fd = entry instanceof Socket && entry.fileno() >= 0 ? entry.fileno() : descriptorOf(entry, where(l, i));
+      if (fd < 0 || fd >= FD_SETSIZE) {
+        throw new RangeError(`Expected ${where(l, i)} to be a descriptor in [0, FD_SETSIZE=${FD_SETSIZE}), got ${fd}`);
+      }
+      out[k++] = fd;
+    }
+    if (l === 0 && wakerFd >= 0) out[k++] = wakerFd;
+  }
+}
+
+/** The entries of `lists` whose flag in `flags` is set, in order (`skip` flags after rlist's: the waker). */
+function readyEntries(lists: Lists, flags: Uint8Array, result: [unknown[], unknown[], unknown[]], skip = 0): void {
+  let k = 0;
+  for (let l = 0; l < 3; l++) {
+    const list = lists[l];
+    const out = result[l];
+    for (let i = 0; i < list.length; i++) if (flags[k++]) out.push(list[i]);
+    if (l === 0) k += skip;
+  }
 }
 
 /**
@@ -88,100 +108,12 @@ export function select<R extends Selectable, W extends Selectable, X extends Sel
     fds = new Int32Array(total * 2);
     ready = new Uint8Array(total * 2);
   }
-  let k = 0;
-  for (let l = 0; l < 3; l++) {
-    const list = lists[l];
-    for (let i = 0; i < list.length; i++) {
-      const entry = list[i];
-      // Sockets first, and no message built unless one is needed: this runs for every
-      // descriptor on every turn of a loop.
-      const fd = entry instanceof Socket && entry.fileno() >= 0 ? entry.fileno() : descriptorOf(entry, where(l, i));
-      if (fd < 0 || fd >= FD_SETSIZE) {
-        throw new RangeError(`Expected ${where(l, i)} to be a descriptor in [0, FD_SETSIZE=${FD_SETSIZE}), got ${fd}`);
-      }
-      fds[k++] = fd;
-    }
-  }
+  flatten(lists, fds);
   const result: [R[], W[], X[]] = [[], [], []];
   if (binding.select(fds, lists[0].length, lists[1].length, lists[2].length, seconds, ready) > 0) {
-    k = 0;
-    for (let l = 0; l < 3; l++) {
-      const list = lists[l];
-      const out = result[l] as unknown[];
-      for (let i = 0; i < list.length; i++) if (ready[k++]) out.push(list[i]);
-    }
+    readyEntries(lists, ready, result);
   }
   return result;
-}
-
-/** Monotonic seconds, for deadlines. */
-export function monotonic(): number {
-  return performance.now() / 1000;
-}
-
-/** What is left of a deadline (monotonic seconds, < 0 for none) as a native timeout. */
-export function secondsLeft(deadline: number): number {
-  return deadline < 0 ? -1 : Math.max(0, deadline - monotonic());
-}
-
-const wakeByte = new Uint8Array(1);
-const drainBuffer = new Uint8Array(4096); // only ever used synchronously
-
-/**
- * A self-pipe, as asyncio has one: a socketpair whose read end a wait watches beside its own
- * descriptors, so that a byte written to the other end ends the wait at once, from anywhere. A
- * byte written while nothing waits ends the next wait, so no wake-up is ever lost. Native code
- * writes to it too, when a descriptor the wait uses is closed (native/wait.h).
- *
- * Raw native handles, not Sockets: these are not the user's sockets, and a selector collected
- * without close() should not warn about sockets its user never opened.
- */
-export class Waker {
-  readonly #r: NativeHandle;
-  readonly #w: NativeHandle;
-
-  constructor() {
-    [this.#r, this.#w] = NativeHandle.pair();
-    this.#r.settimeout(0);
-    this.#w.settimeout(0);
-  }
-
-  /** The read end, to wait on. */
-  fileno(): number {
-    return this.#r.fileno();
-  }
-
-  /** The write end, for native code to wake the wait through. */
-  get wakeFd(): number {
-    return this.#w.fileno();
-  }
-
-  /** Ends the wait in progress, or the next one. */
-  wake(): void {
-    if (this.#w.fileno() < 0) return; // closed: nothing left to wake
-    try {
-      this.#w.send(wakeByte);
-    } catch (err) {
-      if (!(err instanceof BlockingIOError)) throw err; // a full pipe is awake already
-    }
-  }
-
-  /** Empties the pipe after a wait saw it readable. */
-  drain(): void {
-    if (this.#r.fileno() < 0) return; // closed while the wait was returning
-    try {
-      while (this.#r.recv_into(drainBuffer) === drainBuffer.length) {
-        // A full read: there may be more.
-      }
-    } catch (err) {
-      if (!(err instanceof BlockingIOError)) throw err;
-    }
-  }
-
-  close(): void {
-    this.#r.close();
-    this.#w.close();
-  }
 }
 
 /**
@@ -190,7 +122,7 @@ export class Waker {
  * (which ended it). The waker is drained when it fired.
  */
 export async function selectOnce(
-  lists: readonly (readonly unknown[])[],
+  lists: Lists,
   seconds: number,
   waker: Waker,
 ): Promise<[unknown[], unknown[], unknown[], boolean]> {
@@ -200,29 +132,12 @@ export async function selectOnce(
   }
   // A new array per wait: the native side copies it, but the synchronous select()'s arrays are
   // never lent to a wait that is still in progress when the next call comes.
-  const fds = new Int32Array(r.length + 1 + w.length + x.length);
-  let k = 0;
-  for (let l = 0; l < 3; l++) {
-    const list = lists[l];
-    for (let i = 0; i < list.length; i++) {
-      const where = `${listNames[l]}[${i}]`;
-      const fd = descriptorOf(list[i], where);
-      if (fd < 0 || fd >= FD_SETSIZE) {
-        throw new RangeError(`Expected ${where} to be a descriptor in [0, FD_SETSIZE=${FD_SETSIZE}), got ${fd}`);
-      }
-      fds[k++] = fd;
-    }
-    if (l === 0) fds[k++] = waker.fileno();
-  }
-  const [ready, closed] = await binding.selectAsync(fds, r.length + 1, w.length, x.length, seconds, waker.wakeFd);
-  if (ready[r.length]) waker.drain();
+  const waitFds = new Int32Array(r.length + 1 + w.length + x.length);
+  flatten(lists, waitFds, waker.fileno());
+  const [flags, closed] = await binding.selectAsync(waitFds, r.length + 1, w.length, x.length, seconds, waker.wakeFd);
+  if (flags[r.length]) waker.drain();
   const out: [unknown[], unknown[], unknown[]] = [[], [], []];
-  k = 0;
-  for (let l = 0; l < 3; l++) {
-    const list = lists[l];
-    for (let i = 0; i < list.length; i++) if (ready[k++]) out[l].push(list[i]);
-    if (l === 0) k++; // the waker
-  }
+  readyEntries(lists, flags, out, 1);
   return [out[0], out[1], out[2], closed];
 }
 
@@ -241,21 +156,20 @@ export async function selectAsync<R extends Selectable, W extends Selectable, X 
   timeout?: number | null,
 ): Promise<[R[], W[], X[]]> {
   const lists = [asArray(rlist, 'rlist'), asArray(wlist, 'wlist'), asArray(xlist, 'xlist')] as const;
-  const seconds = timeoutSeconds(timeout);
-  const deadline = seconds < 0 ? -1 : monotonic() + seconds;
+  const deadline = deadlineAfter(timeoutSeconds(timeout));
   const waker = new Waker(); // its own: no other call can wake this one by mistake
   try {
-    for (;;) {
-      const [r, w, x, closed] = await selectOnce(lists, secondsLeft(deadline), waker);
-      if (closed) {
-        // Name what was closed, as select() does; the next wait would refuse it anyway.
-        lists.forEach((list, l) => list.forEach((entry, i) => descriptorOf(entry, `${listNames[l]}[${i}]`)));
-      }
-      if (r.length + w.length + x.length > 0 || closed || secondsLeft(deadline) === 0) {
-        return [r as R[], w as W[], x as X[]];
-      }
-      // Woken with nothing ready and time left (nothing else writes to this waker): wait again.
+    // Woken with nothing ready and time left (nothing else writes to this waker): wait again.
+    const [r, w, x, closed] = await retryUntilAsync(
+      deadline,
+      (seconds) => selectOnce(lists, seconds, waker),
+      ([r, w, x, closed]) => closed || r.length + w.length + x.length > 0,
+    );
+    if (closed) {
+      // Name what was closed, as select() does; the next wait would refuse it anyway.
+      lists.forEach((list, l) => list.forEach((entry, i) => descriptorOf(entry, where(l, i))));
     }
+    return [r as R[], w as W[], x as X[]];
   } finally {
     waker.close();
   }

@@ -5,13 +5,15 @@
  * view), and backends that differ in a few attributes: {@link SelectSelector},
  * {@link PollSelector}, {@link EpollSelector}, and {@link DefaultSelector}, the best one here.
  *
- * Beyond Python: `selectAsync()` (the wait runs on a worker thread), `wakeup()`, and `events()`.
+ * Beyond Python: `selectAsync()` (the wait runs on a worker thread), `wakeup()`, and `events()`;
+ * how those waits are timed, retried and woken is wait.ts's (SelectorWaits).
  */
 import { inspect } from 'node:util';
 
 import { binding, type NativeEpoll, type NativePoll } from './binding';
 import { KeyError, makeError, SocketError } from './errors';
-import { monotonic, secondsLeft, select, selectOnce, Waker } from './select';
+import { select, selectOnce } from './select';
+import { SelectorWaits } from './wait';
 import type { Socket } from './socket';
 
 // Generic events, that must be mapped to implementation-specific ones.
@@ -284,9 +286,8 @@ export abstract class _BaseSelectorImpl<D = unknown> extends BaseSelector<D> {
   protected _map: _SelectorMapping<D> | null = new _SelectorMapping(this);
   /** Whether a wait in progress sees registrations made meanwhile (the kernel's list does). */
   protected readonly _liveInterest: boolean = false;
-  #waker: Waker | null = null;
-  #wakeupRequested = false;
-  #waiting = false;
+  /** The waits: one at a time, each retried for the time left, and the waker that ends them. */
+  protected readonly _waits = new SelectorWaits((fd) => this._watchWaker(fd));
 
   /**
    * Return a file descriptor from a file object.
@@ -313,7 +314,7 @@ export abstract class _BaseSelectorImpl<D = unknown> extends BaseSelector<D> {
     const key = new SelectorKey(fileobj, this._fileobjLookup(fileobj), events, data as D);
     if (this._fdToKey.has(key.fd)) throw new KeyError(`${repr(fileobj)} (FD ${key.fd}) is already registered`);
     this._fdToKey.set(key.fd, key);
-    this._interestChanged();
+    this._waits.interestChanged(this._liveInterest);
     return key;
   }
 
@@ -347,9 +348,7 @@ export abstract class _BaseSelectorImpl<D = unknown> extends BaseSelector<D> {
   override close(): void {
     this._fdToKey.clear();
     this._map = null;
-    // During a selectAsync(), closing the pipe also wakes the wait, which returns at once.
-    this.#waker?.close();
-    this.#waker = null;
+    this._waits.close();
   }
 
   override get_map(): _SelectorMapping<D> | null {
@@ -357,35 +356,22 @@ export abstract class _BaseSelectorImpl<D = unknown> extends BaseSelector<D> {
   }
 
   override select(timeout?: number | null): Ready<D> {
-    const deadline = this._startWait(timeout, 'select');
-    for (;;) {
-      const ready = this._select(secondsLeft(deadline));
-      if (ready.length > 0 || this.#takeWakeup() || secondsLeft(deadline) === 0) return ready;
-      // A stray wake-up byte (a close during an earlier selectAsync()): wait for the time left.
-    }
+    this._checkOpen('select');
+    const deadline = this._waits.deadline(timeout, 'select', repr);
+    // A stray wake-up byte (a close during an earlier selectAsync()): waits again for the time left.
+    return this._waits.run(deadline, (seconds) => this._select(seconds));
   }
 
   override async selectAsync(timeout?: number | null): Promise<Ready<D>> {
-    const deadline = this._startWait(timeout, 'selectAsync');
-    this._ensureWaker();
-    this.#waiting = true;
-    try {
-      for (;;) {
-        const [ready, closed] = await this._selectAsync(secondsLeft(deadline));
-        if (this._map === null) return []; // closed while it waited
-        if (ready.length > 0 || closed || this.#takeWakeup() || secondsLeft(deadline) === 0) return ready;
-        // Woken because the registrations changed under a wait that could not see it: again,
-        // with the new ones, for the time left.
-      }
-    } finally {
-      this.#waiting = false;
-    }
+    this._checkOpen('selectAsync');
+    const deadline = this._waits.deadline(timeout, 'selectAsync', repr);
+    // Woken because the registrations changed under a wait that could not see it: waits again,
+    // with the new ones, for the time left.
+    return await this._waits.runAsync(deadline, (seconds) => this._selectAsync(seconds), () => this._map === null);
   }
 
   override wakeup(): void {
-    if (this._map === null) return;
-    this.#wakeupRequested = true;
-    this._ensureWaker().wake();
+    if (this._map !== null) this._waits.wakeup();
   }
 
   /**
@@ -415,64 +401,10 @@ export abstract class _BaseSelectorImpl<D = unknown> extends BaseSelector<D> {
   /** The backend starts watching the waker's read end (its selectors never report it). */
   protected abstract _watchWaker(fd: number): void;
 
-  /** The self-pipe, made on first use: a selector that is never woken never pays for one. */
-  protected _ensureWaker(): Waker {
-    if (this.#waker === null) {
-      const waker = new Waker();
-      try {
-        this._watchWaker(waker.fileno());
-      } catch (err) {
-        waker.close();
-        throw err;
-      }
-      this.#waker = waker;
-    }
-    return this.#waker;
-  }
-
-  /** The waker, when it fired in a wait: drains it and says so. */
-  protected _wokeBy(fd: number): boolean {
-    if (this.#waker === null || fd !== this.#waker.fileno()) return false;
-    this.#waker.drain();
-    return true;
-  }
-
-  protected get _wakerFd(): number {
-    return this.#waker === null ? -1 : this.#waker.fileno();
-  }
-
-  protected get _wakeWriteFd(): number {
-    return this._ensureWaker().wakeFd;
-  }
-
-  /** Registrations changed: a wait in progress that cannot see the change starts again. */
-  protected _interestChanged(): void {
-    if (this.#waiting && !this._liveInterest) this.#waker?.wake();
-  }
-
   protected _checkOpen(syscall: string): void {
     if (this._map === null) {
       throw makeError('EBADF', binding.errno.EBADF, syscall, `${syscall} EBADF: the selector is closed`);
     }
-  }
-
-  /** Checks that a wait may start now, and returns its deadline (monotonic seconds, -1: none). */
-  private _startWait(timeout: number | null | undefined, syscall: string): number {
-    this._checkOpen(syscall);
-    if (this.#waiting) {
-      throw makeError('EBUSY', binding.errno.EBUSY, syscall, `${syscall} EBUSY: a selectAsync() on this selector is still waiting`);
-    }
-    if (timeout === undefined || timeout === null || timeout === Infinity) return -1;
-    if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-      throw new TypeError(`Expected timeout to be a number of seconds or null, got ${repr(timeout)}`);
-    }
-    return monotonic() + Math.max(timeout, 0);
-  }
-
-  #takeWakeup(): boolean {
-    const requested = this.#wakeupRequested;
-    this.#wakeupRequested = false;
-    return requested;
   }
 }
 
@@ -504,7 +436,7 @@ export class SelectSelector<D = unknown> extends _BaseSelectorImpl<D> {
   }
 
   protected override _select(seconds: number): Ready<D> {
-    const wakerFd = this._wakerFd;
+    const wakerFd = this._waits.wakerFd;
     const readers = wakerFd >= 0 ? [...this.#readers, wakerFd] : this.#readers;
     // departs from Python: InterruptedError (a signal named in interrupt_on(), our
     // KeyboardInterrupt) is not swallowed here; PEP 475 retries every other EINTR.
@@ -513,7 +445,7 @@ export class SelectSelector<D = unknown> extends _BaseSelectorImpl<D> {
   }
 
   protected override async _selectAsync(seconds: number): Promise<[Ready<D>, boolean]> {
-    const [r, w, , closed] = await selectOnce([[...this.#readers], [...this.#writers], []], seconds, this._ensureWaker());
+    const [r, w, , closed] = await selectOnce([[...this.#readers], [...this.#writers], []], seconds, this._waits.waker());
     return [this.#ready(r as number[], w as number[]), closed];
   }
 
@@ -526,7 +458,7 @@ export class SelectSelector<D = unknown> extends _BaseSelectorImpl<D> {
     const readable = new Set(r);
     const writable = new Set(w);
     for (const fd of new Set([...r, ...w])) {
-      if (this._wokeBy(fd)) continue;
+      if (this._waits.wokeBy(fd)) continue;
       let events = 0;
       if (readable.has(fd)) events |= EVENT_READ;
       if (writable.has(fd)) events |= EVENT_WRITE;
@@ -592,7 +524,7 @@ export abstract class _PollLikeSelector<D = unknown, P extends Poller = Poller> 
         throw err;
       }
       changed = true;
-      this._interestChanged();
+      this._waits.interestChanged(this._liveInterest);
     }
     if (data !== key.data) changed = true;
     if (changed) {
@@ -633,7 +565,7 @@ export abstract class _PollLikeSelector<D = unknown, P extends Poller = Poller> 
     for (let i = 0; i < n; i++) {
       const fd = pairs[2 * i];
       const event = pairs[2 * i + 1];
-      if (this._wokeBy(fd)) continue;
+      if (this._waits.wokeBy(fd)) continue;
       let events = 0;
       if (event & ~this._EVENT_READ) events |= EVENT_WRITE;
       if (event & ~this._EVENT_WRITE) events |= EVENT_READ;
@@ -654,7 +586,7 @@ export class PollSelector<D = unknown> extends _PollLikeSelector<D, NativePoll> 
   }
 
   protected override async _selectAsync(seconds: number): Promise<[Ready<D>, boolean]> {
-    const [pairs, closed] = await this._selector.pollAsync(seconds, this._wakeWriteFd);
+    const [pairs, closed] = await this._selector.pollAsync(seconds, this._waits.waker().wakeFd);
     return [this._ready(pairs, pairs.length / 2), closed];
   }
 }
@@ -679,7 +611,7 @@ export class EpollSelector<D = unknown> extends _PollLikeSelector<D, NativeEpoll
 
   protected override async _selectAsync(seconds: number): Promise<[Ready<D>, boolean]> {
     const maxEvents = Math.max(this._fdToKey.size, 1) + 1;
-    const [pairs, closed] = await this._selector.pollAsync(seconds, maxEvents, this._wakeWriteFd);
+    const [pairs, closed] = await this._selector.pollAsync(seconds, maxEvents, this._waits.waker().wakeFd);
     return [this._ready(pairs, pairs.length / 2), closed];
   }
 

@@ -6,15 +6,13 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const net = require('node:net');
 
-const { startProgram, killStarted, pinger, roundTrip, startFlood } = require('./helpers/programs');
-const { rssMiB, quantile } = require('./helpers/procfs');
+const { startProgram, killStarted, pinger, roundTrip, startFlood, sleep, quantile } = require('./helpers/programs');
+const { rssMiB } = require('../bench/procfs');
 
 // Under the sanitizers (npm run test:asan) memory and time mean something else: ASan keeps freed
 // memory in quarantine and shadows all of it, and every call is slower. The flood must still stall
 // there; the RSS bound and the 100 ms figure are checked on the normal build only.
 const sanitized = process.env.SR_SANITIZED === '1';
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('echo-server backpressure', function () {
   this.timeout(60000);
@@ -28,7 +26,7 @@ describe('echo-server backpressure', function () {
     const startRss = rssMiB(pid);
     // The bound: each flooder may hold max-queue + one 64 KiB read in its outbox; twice that per
     // client covers the allocator's slack and the 64 KiB recv() Buffers awaiting GC; 64 MiB more
-    // covers V8's own heap growth. Without backpressure the server grows by ~200 MiB a second.
+    // covers V8's own heap growth. Without backpressure the server grows as fast as the flood.
     const bound = startRss + (50 * 2 * maxQueue) / (1 << 20) + 64;
 
     const flood = startFlood(server.port, 50);
@@ -37,8 +35,8 @@ describe('echo-server backpressure', function () {
       const latencies = [];
       let peakRss = startRss;
       const began = Date.now();
-      // Round trips from the first flooded byte on, ramp-up included, for 5 s.
-      while (Date.now() - began < 5000) {
+      // Round trips from the first flooded byte on, ramp-up included, for 3 s.
+      while (Date.now() - began < 3000) {
         latencies.push(await roundTrip(sock, `ping ${latencies.length}`));
         peakRss = Math.max(peakRss, rssMiB(pid));
         await sleep(10);
@@ -84,9 +82,8 @@ describe('echo-server backpressure', function () {
         // The requirement is 100 ms for every echo. Other work shares this machine's two cores and
         // can delay any one echo for reasons that are not the server's, so: once the flood is held
         // back, the 99th percentile is held to 100 ms; during the ramp-up (the first second, when
-        // the server still reads 64 KiB from each of 50 clients per turn, ~30 ms p99 on an idle
-        // machine, ~95 ms beside other test runs) only the median is asserted, and both
-        // distributions are printed above.
+        // the server still reads 64 KiB from each of 50 clients per turn, its tail follows the
+        // machine's load) only the median is asserted, and both distributions are printed above.
         assert.ok(quantile(latencies, 0.5) < 20, `median echo ${ms(latencies, 0.5)} ms during the flood`);
         assert.ok(quantile(steady, 0.5) < 20, `median echo ${ms(steady, 0.5)} ms once held back`);
         assert.ok(quantile(steady, 0.99) < 100, `99th percentile echo ${ms(steady, 0.99)} ms once held back`);
@@ -157,15 +154,6 @@ describe('echo-server backpressure', function () {
       assert.deepEqual(lines.slice(eof).filter((l) => l.startsWith('reading from')), [], 'never read from again');
       assert.equal(lines.filter((l) => l.startsWith('closing')).length, 1, 'closed exactly once');
       break;
-    }
-  });
-
-  it('rejects a --max-queue that is not a byte count', async () => {
-    for (const bad of ['-1', '1.5', 'lots', '']) {
-      const r = require('node:child_process').spawnSync(process.execPath,
-        [require('./helpers/programs').cli, 'echo-server', '--port', '0', `--max-queue=${bad}`], { encoding: 'utf8' });
-      assert.equal(r.status, 2, bad);
-      assert.match(r.stderr, /--max-queue must be a number of bytes/);
     }
   });
 });

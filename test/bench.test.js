@@ -19,6 +19,7 @@ const { contenders } = require('../bench/contenders');
 const { table } = require('../bench/report');
 const { startServer, stopServer } = require('../bench/runner');
 const { NOISY, cellIsNoisy, median, moreRounds, pairedRatio, spread, summarize } = require('../bench/stats');
+const { childrenOf } = require('../bench/procfs');
 const { root } = require('./helpers/sockets');
 const { startProgram, killStarted } = require('./helpers/programs');
 
@@ -343,7 +344,7 @@ int main(void) {
           const strace = await start(traced);
           // The server is strace's child, and is stopped itself: strace then writes its count and
           // exits (a strace stopped first would leave the server running, detached).
-          const [pid] = fs.readFileSync(`/proc/${strace.child.pid}/task/${strace.child.pid}/children`, 'utf8').trim().split(' ').map(Number);
+          const [pid] = childrenOf(strace.child.pid);
           try {
             await spacedRoundTrips(strace.port, n, 5);
           } finally {

@@ -8,8 +8,8 @@ const fs = require('node:fs');
 const { startProgram, killStarted } = require('./helpers/programs');
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-// As the machine notes say: without the background-networking flags, chromium keeps trying to
-// reach Google's hosts, which a closed network refuses.
+// Without the background-networking flags, chromium keeps trying to reach Google's hosts, which a
+// closed network refuses.
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 

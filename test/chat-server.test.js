@@ -72,7 +72,7 @@ describe('chat-server', function () {
       const [talker, reader] = [await join(server.port), await join(server.port)];
       await server.waitFor(/(new connection[^]*){3}/);
       // 6 MB in 30 paced batches: the reader keeps up; the slow one cannot take it all, even with
-      // the ~3 MB that Linux buffers on loopback for a client that reads nothing.
+      // what Linux buffers on loopback (a few MB) for a client that reads nothing.
       const count = 27000;
       const line = (i) => `line ${String(i).padStart(6, '0')} ${'x'.repeat(200)}`;
       for (let i = 0; i < count; i += 900) {

@@ -8,7 +8,7 @@ const crypto = require('node:crypto');
 
 const { cli } = require('./helpers/programs');
 const { sr, Opened, tcpPair, listener } = require('./helpers/sockets');
-const { MessageSocket, MAX_MESSAGE } = require('../lib/examples/message-socket');
+const { MessageSocket, MAX_MESSAGE } = require('../lib/programs/lessons/message-socket');
 
 function run(command, args = []) {
   const r = spawnSync(process.execPath, [cli, command, '--port', '0', ...args], { encoding: 'utf8', timeout: 30000 });
@@ -89,7 +89,7 @@ describe('MessageSocket', function () {
     const seed = crypto.randomBytes(8).toString('hex');
     const code = `
       const sr = require(process.env.SR_ROOT);
-      const { MessageSocket } = require(process.env.SR_ROOT + '/lib/examples/message-socket');
+      const { MessageSocket } = require(process.env.SR_ROOT + '/lib/programs/lessons/message-socket');
       const crypto = require('node:crypto');
       const s = sr.create_connection(['127.0.0.1', ${port}], 20);
       s.setsockopt(sr.SOL_SOCKET, sr.SO_SNDBUF, 4096);

@@ -8,10 +8,8 @@ const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const net = require('node:net');
 
-const { startProgram, killStarted, echoOnce, randomPayloads } = require('./helpers/programs');
-const { fdCount, settle } = require('./helpers/procfs');
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { startProgram, killStarted, echoOnce, randomPayloads, sleep, settle } = require('./helpers/programs');
+const { fdCount } = require('../bench/procfs');
 
 /** Resolves once `sock` has connected. */
 function connected(sock) {

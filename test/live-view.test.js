@@ -6,7 +6,7 @@ const crypto = require('node:crypto');
 const net = require('node:net');
 
 const { startProgram, killStarted, echoOnce } = require('./helpers/programs');
-const { MAX_VIEWER_QUEUE } = require('../lib/examples/live-view');
+const { MAX_VIEWER_QUEUE } = require('../lib/programs/echo-server/live-view/view');
 
 /** Starts the echo server with a live view on a port of its own choosing. */
 async function startWithView(args = []) {

@@ -7,7 +7,7 @@ const path = require('node:path');
 
 const { startProgram, killStarted, echoOnce } = require('./helpers/programs');
 const { sr, Opened, listener, tcpPair } = require('./helpers/sockets');
-const { tracer, wantsColour } = require('../lib/examples/trace');
+const { tracer, wantsColour } = require('../lib/programs/echo-server/trace');
 
 /** Parses `--trace` blocks: [{n, inputs, outputs, readable, writable, exceptional, queued, after}]. */
 function parseBlocks(text) {

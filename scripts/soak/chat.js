@@ -1,5 +1,5 @@
 'use strict';
-// The soak's chat clients, in the chat server's own shape (src/examples/chat-server.ts): clients
+// The soak's chat clients, in the chat server's own shape (src/programs/chat-server/main.ts): clients
 // join, send lines and leave, and every line must reach every other client exactly once, in order
 // per sender, never its own sender. Each line says who sent it and where it stands:
 // "<session> <seq> <total> <filler>", the filler a function of (session, seq), so that any client

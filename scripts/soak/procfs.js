@@ -1,7 +1,7 @@
 'use strict';
 // What /proc says about the server under soak: the process started and its children (the
 // workers of --workers), with the open descriptors and resident memory of each. Linux only.
-const { childrenOf, fdCount, rssMiB } = require('../../test/helpers/procfs');
+const { childrenOf, fdCount, rssMiB } = require('../../bench/procfs');
 
 /** `{each: [{pid, fds, rss}], fds, rss}` for `pid` and its children; rss in MiB. */
 function serverUsage(pid) {

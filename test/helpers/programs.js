@@ -9,14 +9,37 @@ const path = require('node:path');
 const cli = path.resolve(__dirname, '../../lib/cli.js');
 const started = new Set();
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe()` until it returns `want` or `ms` pass; resolves with the last value seen. */
+async function settle(probe, want, ms = 10000) {
+  const until = Date.now() + ms;
+  let value = probe();
+  while (value !== want && Date.now() < until) {
+    await sleep(50);
+    value = probe();
+  }
+  return value;
+}
+
+/** The q-quantile (0..1) of sorted numbers. */
+function quantile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
 /**
  * Starts `select-reactor <command> --port 0 ...args` and resolves once it says where it listens.
- * The result collects everything the program prints and can stop it.
+ * The result collects everything the program prints and can stop it. `ulimit` (a shell command
+ * such as `ulimit -n 64`) is run first, in a shell that then becomes the program (same pid).
  */
-function startProgram(command, args = [], { portArgs = ['--port', '0'], ready = /starting up on \S+ port (\d+)/ } = {}) {
+function startProgram(command, args = [], { portArgs = ['--port', '0'], ready = /starting up on \S+ port (\d+)/, ulimit = null } = {}) {
+  const argv = [cli, command, ...portArgs, ...args];
+  const [file, fileArgs] = ulimit === null
+    ? [process.execPath, argv]
+    : ['sh', ['-c', `${ulimit} && exec "$0" "$@"`, process.execPath, ...argv]];
   // Its own process group, so that killStarted() also reaches what it started (--workers, the
   // forking server's children), which would otherwise outlive it holding our pipes open.
-  const child = spawn(process.execPath, [cli, command, ...portArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(file, fileArgs, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   started.add(child);
   const program = { child, port: 0, output: '', exited: null };
   program.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
@@ -24,6 +47,8 @@ function startProgram(command, args = [], { portArgs = ['--port', '0'], ready = 
     resolve({ code, signal });
   }));
   program.lines = () => program.output.split('\n').filter(Boolean);
+  /** How many lines match `re`. */
+  program.count = (re) => program.lines().filter((l) => re.test(l)).length;
   /** Resolves when the output matches `re` (or rejects after `ms`). */
   program.waitFor = (re, ms = 10000) =>
     new Promise((resolve, reject) => {
@@ -42,6 +67,15 @@ function startProgram(command, args = [], { portArgs = ['--port', '0'], ready = 
         child.stderr.on('data', check);
       }
     });
+  /**
+   * How many lines match `re`, once at least one does or `ms` have passed: a program's output
+   * reaches us on its own schedule, possibly after the sockets' news.
+   */
+  program.said = async (re, ms = 5000) => {
+    const until = Date.now() + ms;
+    while (program.count(re) === 0 && Date.now() < until) await sleep(20);
+    return program.count(re);
+  };
   /** Sends `signal` and resolves with {code, signal} once the process has exited. */
   program.stop = async (signal = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -210,4 +244,7 @@ function resetMidStream(port, bytes = 200000) {
   });
 }
 
-module.exports = { startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, startFlood, resetMidStream, cli };
+module.exports = {
+  startProgram, killStarted, echoOnce, pinger, roundTrip, client, randomPayloads, startFlood, resetMidStream, cli,
+  sleep, settle, quantile,
+};

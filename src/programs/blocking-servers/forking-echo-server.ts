@@ -8,11 +8,21 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../constants';
-import { InterruptedError, SocketError, TimeoutError } from '../errors';
-import { interrupt_on, Socket, socket, type Address } from '../socket';
-import { parseOptions } from './options';
-import { sayer } from './say';
+import {
+  AF_INET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  InterruptedError,
+  SocketError,
+  interrupt_on,
+  Socket,
+  socket,
+  type Address,
+} from '../../index';
+import { parseOptions } from '../support/options';
+import { sayer } from '../support/say';
+import { acceptForever } from './accept-forever';
 
 /** The descriptor the child finds its connection on: after stdin, stdout and stderr. */
 const CONNECTION_FD = 3;
@@ -46,14 +56,6 @@ function child(addr: Address): number {
   return 0;
 }
 
-/**
- * Lets Node's event loop turn once: it reaps the children that have exited (waitpid), which a
- * loop blocked in accept() would never let it do, leaving zombies behind.
- */
-function collectChildren(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 export async function main(argv: string[]): Promise<number> {
   const { host, port } = parseOptions(argv);
   const say = sayer(1);
@@ -67,19 +69,9 @@ export async function main(argv: string[]): Promise<number> {
     server.bind([host, port]);
     server.listen(128);
     say('starting up on %s port %s', host, server.getsockname()[1]);
-    // departs from Python: accept() waits at most half a second, so that the event loop can reap
-    // children in between, as socketserver's ForkingMixIn polls and collects them.
-    server.settimeout(0.5);
-    for (;;) {
-      await collectChildren();
-      let conn: Socket, addr;
-      try {
-        // py: conn, addr = server.accept()
-        [conn, addr] = server.accept();
-      } catch (err) {
-        if (err instanceof TimeoutError) continue;
-        throw err;
-      }
+    // py: while True: conn, addr = server.accept()
+    // departs from Python: the event loop turns between accepts, to reap the children (accept-forever.ts).
+    for await (const [conn, addr] of acceptForever(server)) {
       // py: if os.fork() == 0: handle(conn, addr)
       // The listener is close-on-exec, so only the connection crosses, as descriptor 3.
       const proc = spawn(process.execPath, [__filename, JSON.stringify(addr)], {

@@ -6,12 +6,23 @@
  *
  *   select-reactor chat-server [--host localhost] [--port 10000] [--quiet] [--max-queue BYTES]
  */
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, FD_SETSIZE } from '../constants';
-import { InterruptedError, SocketError } from '../errors';
-import { select } from '../select';
-import { formatAddress, interrupt_on, socket, type Address, type Socket } from '../socket';
-import { parseOptions, UsageError } from './options';
-import { sayer, writeAll } from './say';
+import {
+  AF_INET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  FD_SETSIZE,
+  InterruptedError,
+  SocketError,
+  select,
+  formatAddress,
+  interrupt_on,
+  socket,
+  type Address,
+  type Socket,
+} from '../../index';
+import { parseOptions, UsageError } from '../support/options';
+import { sayer, writeAll } from '../support/say';
 
 /** A line longer than this without its newline is refused: the server holds it in memory. */
 const MAX_LINE = 64 * 1024;

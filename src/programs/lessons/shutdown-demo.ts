@@ -9,11 +9,9 @@
  * Client and server take turns on one thread: everything they send fits in the kernel's buffers,
  * so neither ever waits on the other.
  */
-import { SHUT_WR, SOCK_STREAM, AF_INET, SOL_SOCKET, SO_REUSEADDR } from '../constants';
-import { TimeoutError } from '../errors';
-import { create_connection, socket, type Socket } from '../socket';
-import { parseOptions } from './options';
-import { sayer } from './say';
+import { SHUT_WR, TimeoutError, create_connection, create_server, type Socket } from '../../index';
+import { parseOptions } from '../support/options';
+import { sayer } from '../support/say';
 
 const REQUEST = 'GET /hello HTTP/1.0\r\nHost: localhost\r\n\r\n';
 const PATIENCE = 0.5; // seconds the server waits for the end of a request that never ends
@@ -69,11 +67,9 @@ function exchange(server: Socket, port: number, host: string, politely: boolean)
 export function main(argv: string[]): number {
   const { host, port } = parseOptions(argv);
   const say = sayer(1);
-  const server = socket(AF_INET, SOCK_STREAM);
+  // py: server = socket.create_server((host, port), backlog=1)  -- socket, SO_REUSEADDR, bind, listen
+  const server = create_server([host, port], { backlog: 1 });
   try {
-    server.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-    server.bind([host, port]);
-    server.listen(1);
     const bound = Number(server.getsockname()[1]);
     say('shutdown-demo: server on %s port %s', host, bound);
     say('-- without shutdown(SHUT_WR)');

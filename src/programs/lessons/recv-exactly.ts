@@ -1,5 +1,5 @@
 /** Reads exactly `n` bytes from a blocking socket: recv() may return fewer than asked. */
-import type { Socket } from '../socket';
+import type { Socket } from '../../index';
 
 export function recvExactly(sock: Socket, n: number): Buffer {
   const chunks: Buffer[] = [];

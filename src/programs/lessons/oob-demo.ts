@@ -9,12 +9,10 @@
  *
  * Client and server take turns on one thread; select() waits (2 s at most) for each send to land.
  */
-import { AF_INET, MSG_OOB, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../constants';
-import { select } from '../select';
-import { create_connection, formatAddress, socket, type Socket } from '../socket';
-import { parseOptions } from './options';
+import { MSG_OOB, create_connection, create_server, formatAddress, select, type Socket } from '../../index';
+import { parseOptions } from '../support/options';
 import { recvExactly } from './recv-exactly';
-import { sayer, type Say } from './say';
+import { sayer, type Say } from '../support/say';
 
 const WAIT = 2;
 
@@ -30,11 +28,9 @@ function watch(conn: Socket, name: string, say: Say, timeout = WAIT): [boolean, 
 export function main(argv: string[]): number {
   const { host, port } = parseOptions(argv);
   const say = sayer(1);
-  const server = socket(AF_INET, SOCK_STREAM);
+  // py: server = socket.create_server((host, port), backlog=1)  -- socket, SO_REUSEADDR, bind, listen
+  const server = create_server([host, port], { backlog: 1 });
   try {
-    server.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-    server.bind([host, port]);
-    server.listen(1);
     say('oob-demo: server on %s port %s', host, server.getsockname()[1]);
     const client = create_connection([host, Number(server.getsockname()[1])]);
     const [conn, address] = server.accept();

@@ -7,11 +7,23 @@
  */
 import { isMainThread, threadId, Worker, workerData } from 'node:worker_threads';
 
-import { AF_INET, SHUT_RDWR, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../constants';
-import { InterruptedError, SocketError, TimeoutError } from '../errors';
-import { fromfd, interrupt_on, Socket, socket, type Address } from '../socket';
-import { parseOptions } from './options';
-import { sayer } from './say';
+import {
+  AF_INET,
+  SHUT_RDWR,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  InterruptedError,
+  SocketError,
+  fromfd,
+  interrupt_on,
+  Socket,
+  socket,
+  type Address,
+} from '../../index';
+import { parseOptions } from '../support/options';
+import { sayer } from '../support/say';
+import { acceptForever } from './accept-forever';
 
 /** What crosses to the thread: JS objects cannot, so the descriptor goes as a number. */
 interface Handover {
@@ -84,16 +96,6 @@ class Handed {
   }
 }
 
-/**
- * Lets Node's event loop turn once. Node joins a finished worker's thread and frees what the
- * parent keeps of it from the event loop; a loop blocked in accept() would never let it, and each
- * finished worker would stay mapped (measured: ~2 mappings and ~60 MB per 1,000 connections, until
- * thread creation fails). Errors of workers that could not start are heard here too.
- */
-function reapWorkers(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 export async function main(argv: string[]): Promise<number> {
   const { host, port } = parseOptions(argv);
   const say = sayer(1);
@@ -107,19 +109,10 @@ export async function main(argv: string[]): Promise<number> {
     server.bind([host, port]);
     server.listen(128);
     say('starting up on %s port %s', host, server.getsockname()[1]);
-    // departs from Python: accept() waits at most half a second, so that the event loop can reap
-    // finished workers in between, even when no client comes (the forking server does the same).
-    server.settimeout(0.5);
-    for (;;) {
-      await reapWorkers();
-      let conn: Socket, addr: Address;
-      try {
-        // py: conn, addr = server.accept()
-        [conn, addr] = server.accept();
-      } catch (err) {
-        if (err instanceof TimeoutError) continue;
-        throw err;
-      }
+    // py: while True: conn, addr = server.accept()
+    // departs from Python: the event loop turns between accepts, to free finished workers
+    // (accept-forever.ts).
+    for await (const [conn, addr] of acceptForever(server)) {
       const state = new SharedArrayBuffer(4);
       // py: threading.Thread(target=handle, args=(conn, addr)).start()
       let worker: Worker;
@@ -132,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
         continue;
       }
       handed.add(conn.detach(), state); // the thread owns the descriptor from now on
-      // Heard when the loop turns (reapWorkers): a bug in a thread ends that thread, not the server.
+      // Heard when the loop turns (acceptForever): a bug in a thread ends that thread, not the server.
       worker.on('error', (err) => say('thread for %s failed: %s', addr, err.message));
     }
   } catch (err) {

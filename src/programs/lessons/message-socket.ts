@@ -4,7 +4,7 @@
  * bytes than it was given and recv() may return fewer than asked, so `mysend` and `myreceive` loop
  * until a whole message has moved. They count the system calls they made, to show that they did.
  */
-import type { Socket } from '../socket';
+import type { Socket } from '../../index';
 
 /** The largest message `myreceive` accepts: a corrupt or hostile length must not allocate 4 GiB. */
 export const MAX_MESSAGE = 64 * 1024 * 1024;

@@ -10,11 +10,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-import { SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT } from '../constants';
-import { SocketError } from '../errors';
-import { socket } from '../socket';
-import { UsageError } from './options';
-import { writeAll } from './say';
+import { SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, socket } from '../../index';
+import { UsageError } from '../support/options';
+import { writeAll } from '../support/say';
+import { bindOrSay } from './departures';
 
 /** `--workers`' value, checked. */
 export function workerCount(value: string): number {
@@ -44,15 +43,10 @@ export async function runWorkers(argv: string[], host: string, port: number, n: 
   // own. This socket holds it (bound with SO_REUSEPORT, never listening, so the kernel hands it
   // no connection) until every worker listens on it, and says "in use" the way the server does.
   const claim = socket();
-  try {
-    claim.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-    claim.setsockopt(SOL_SOCKET, SO_REUSEPORT as number, 1);
-    claim.bind([host, port]);
-  } catch (err) {
+  claim.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  claim.setsockopt(SOL_SOCKET, SO_REUSEPORT as number, 1);
+  if (!bindOrSay(claim, host, port)) {
     claim.close();
-    if (!(err instanceof SocketError)) throw err;
-    const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
-    writeAll(2, `echo-server: cannot listen on ${host} port ${port}: ${why}\n`);
     return 1;
   }
   const chosen = (claim.getsockname() as [string, number])[1];

@@ -3,8 +3,9 @@
  * soft limit (1024) stops it far short of 10,000 clients; any process may raise its soft limit
  * up to the hard one, so the servers do at start, and say so when they cannot.
  */
-import { getrlimit, RLIMIT_NOFILE, setrlimit } from '../resource';
-import { SocketError } from '../errors';
+import { resource, SocketError } from '../../index';
+
+const { getrlimit, RLIMIT_NOFILE, setrlimit } = resource;
 
 /** Enough for a server, where the hard limit is unlimited (macOS refuses RLIM_INFINITY itself). */
 const enough = [1 << 20, 65536, 10240];

@@ -4,7 +4,7 @@
  * clients ride along in the echo server's select() call (see {@link LiveView.select}), and only
  * the echo server's own sockets come back to it, so the loop reads as it always did.
  *
- *   GET /          the page (live-view-page.ts)
+ *   GET /          the page (page.ts)
  *   GET /events    Server-Sent Events: one `data:` line per select() call, per connection change,
  *                  and per line the server says
  *   POST /client   opens a test client, which connects to the echo server and says hello
@@ -13,14 +13,25 @@
  * A browser that reads slowly, or has gone, never stalls the echo server: each viewer has an
  * outbox like any client, and past MAX_VIEWER_QUEUE it misses events (and is told how many).
  */
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, SHUT_WR } from '../constants';
-import { BlockingIOError, SocketError } from '../errors';
-import { select } from '../select';
-import { formatAddress, socket, type Address, type Socket } from '../socket';
-import { eventStreamHead, HttpError, parseHead, response, sseEvent, type Request } from './live-view-http';
-import { PAGE } from './live-view-page';
-import { pyBytes } from './say';
-import { namer } from './trace';
+import {
+  AF_INET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_ERROR,
+  SO_REUSEADDR,
+  SHUT_WR,
+  BlockingIOError,
+  SocketError,
+  select,
+  formatAddress,
+  socket,
+  type Address,
+  type Socket,
+} from '../../../index';
+import { eventStreamHead, HttpError, parseHead, response, sseEvent, type Request } from './http';
+import { PAGE } from './page';
+import { pyBytes } from '../../support/say';
+import { namer } from '../trace';
 
 /** Bytes queued for one viewer past which it misses events instead of growing the queue. */
 export const MAX_VIEWER_QUEUE = 256 * 1024;

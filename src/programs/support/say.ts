@@ -4,9 +4,7 @@
  */
 import { writeSync } from 'node:fs';
 
-import type { Address } from '../binding';
-import { select } from '../select';
-import { Outbox } from '../socket';
+import { type Address, select, Outbox } from '../../index';
 
 /** Python's repr() of bytes: `b'hello\n'`. */
 export function pyBytes(data: Uint8Array): string {

@@ -3,9 +3,9 @@
  *
  *   select-reactor echo-client [--host localhost] [--port 10000] [message ...]
  */
-import { create_connection } from '../socket';
-import { parseOptions } from './options';
-import { sayer } from './say';
+import { create_connection } from '../../index';
+import { parseOptions } from '../support/options';
+import { sayer } from '../support/say';
 
 const defaultMessages = ['This is the message. ', 'It will be sent ', 'in parts.'];
 

@@ -10,8 +10,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 
-import { BlockingIOError, SocketError } from '../errors';
-import type { Socket } from '../socket';
+import { BlockingIOError, SocketError, type Socket } from '../../index';
 import type { Say } from './say';
 
 /** Where the spare descriptor comes from; a parameter so that tests can make it fail. */

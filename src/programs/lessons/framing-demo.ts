@@ -10,11 +10,20 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF } from '../constants';
-import { create_connection, Socket, socket } from '../socket';
+import {
+  AF_INET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_RCVBUF,
+  SO_REUSEADDR,
+  SO_SNDBUF,
+  create_connection,
+  Socket,
+  socket,
+} from '../../index';
 import { MessageSocket } from './message-socket';
-import { parseOptions } from './options';
-import { sayer } from './say';
+import { parseOptions } from '../support/options';
+import { sayer } from '../support/say';
 
 const SIZES = [1, 10, 100, 1000, 10_000, 100_000, 1 << 20];
 /** What the demo asks of the kernel; Linux doubles it and applies a floor (see socket(7)). */

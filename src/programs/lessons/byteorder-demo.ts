@@ -9,11 +9,10 @@
  */
 import { endianness } from 'node:os';
 
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../constants';
-import { create_connection, htonl, htons, ntohl, ntohs, socket } from '../socket';
-import { parseOptions } from './options';
+import { create_connection, create_server, htonl, htons, ntohl, ntohs } from '../../index';
+import { parseOptions } from '../support/options';
 import { recvExactly } from './recv-exactly';
-import { sayer } from './say';
+import { sayer } from '../support/say';
 
 const PORT_NUMBER = 10000;
 const ADDRESS = 0xc0a80101; // 192.168.1.1, as one 32-bit number
@@ -36,11 +35,9 @@ function packInHostOrder(a: number, b: number): Buffer {
 export function main(argv: string[]): number {
   const { host, port } = parseOptions(argv);
   const say = sayer(1);
-  const server = socket(AF_INET, SOCK_STREAM);
+  // py: server = socket.create_server((host, port), backlog=1)  -- socket, SO_REUSEADDR, bind, listen
+  const server = create_server([host, port], { backlog: 1 });
   try {
-    server.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-    server.bind([host, port]);
-    server.listen(1);
     const bound = Number(server.getsockname()[1]);
     say('byteorder-demo: server on %s port %s; this machine is %s-endian', host, bound, endianness() === 'LE' ? 'little' : 'big');
     const client = create_connection([host, bound]);

@@ -14,8 +14,8 @@ import { isatty } from 'node:tty';
 
 import { createColors } from 'picocolors';
 
-import { formatAddress, type Address, type Socket } from '../socket';
-import { writeAll } from './say';
+import { formatAddress, selectors, type Address, type Socket } from '../../index';
+import { writeAll } from '../support/say';
 
 export type Trace = (inputs: Socket[], outputs: Socket[], readable: Socket[], writable: Socket[], exceptional: Socket[]) => void;
 
@@ -49,4 +49,24 @@ export function tracer(listener: Socket, peers: ReadonlyMap<Socket, Address>, fd
         `  ${c.dim('queued   ')}  ${queued.length > 0 ? queued.join(', ') : c.dim('(no clients)')}\n`,
     );
   };
+}
+
+/**
+ * A selectors loop's wait as the three lists trace prints: what was registered for reading and
+ * for writing went in; what came back ready for each is readable and writable (a selector has
+ * no exceptional list).
+ */
+export function selectorLists(
+  watched: selectors.SelectorKey[],
+  ready: selectors.Ready,
+): [inputs: Socket[], outputs: Socket[], readable: Socket[], writable: Socket[], exceptional: Socket[]] {
+  const { EVENT_READ, EVENT_WRITE } = selectors;
+  const sockets = (keys: selectors.SelectorKey[]): Socket[] => keys.map((key) => key.fileobj as Socket);
+  return [
+    sockets(watched.filter((key) => key.events & EVENT_READ)),
+    sockets(watched.filter((key) => key.events & EVENT_WRITE)),
+    sockets(ready.filter(([, mask]) => mask & EVENT_READ).map(([key]) => key)),
+    sockets(ready.filter(([, mask]) => mask & EVENT_WRITE).map(([key]) => key)),
+    [],
+  ];
 }

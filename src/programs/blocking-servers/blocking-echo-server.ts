@@ -5,11 +5,17 @@
  *
  *   select-reactor blocking-echo-server [--host localhost] [--port 10000]
  */
-import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR } from '../constants';
-import { InterruptedError } from '../errors';
-import { socket, interrupt_on } from '../socket';
-import { parseOptions } from './options';
-import { sayer } from './say';
+import {
+  AF_INET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  InterruptedError,
+  socket,
+  interrupt_on,
+} from '../../index';
+import { parseOptions } from '../support/options';
+import { sayer } from '../support/say';
 
 export function main(argv: string[]): number {
   const { host, port } = parseOptions(argv);
