@@ -134,30 +134,6 @@ export class Backpressure {
   }
 }
 
-/** Clients closed between two turns of Node's event loop, at most. */
-const CLOSES_PER_TURN = 256;
-
-/**
- * Now and then, one turn of Node's event loop. N-API frees the native half of a garbage-collected
- * socket only from there (finalizers are deferred to it), and these loops never return to it
- * otherwise: every connection would keep its native memory until exit. A loop counts each client
- * it closes and awaits take() before each wait.
- */
-export class EventLoopTurns {
-  #closed = 0;
-
-  closed(): void {
-    this.#closed++;
-  }
-
-  /** One turn of the event loop once enough clients have closed since the last; else nothing. */
-  take(): Promise<void> | undefined {
-    if (this.#closed < CLOSES_PER_TURN) return undefined;
-    this.#closed = 0;
-    return new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
 /**
  * Python's loops run until Ctrl-C kills them. Ours take SIGINT and SIGTERM over (interrupt_on,
  * before "starting up" is said: whoever reads that line may signal at once), so that the blocking

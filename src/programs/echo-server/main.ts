@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   // The view listens before the echo server does, so that a taken --ui port is an error first.
   const view = values.ui === undefined ? null : new LiveView(host, portOption('--ui', values.ui));
   try {
-    return await serveSelect(host, port, { ...options, view });
+    return serveSelect(host, port, { ...options, view });
   } finally {
     view?.close();
   }

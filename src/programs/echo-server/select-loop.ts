@@ -26,7 +26,6 @@ import {
   Backpressure,
   bindOrSay,
   endedBySignal,
-  EventLoopTurns,
   refuse,
   sayListening,
   type ServeOptions,
@@ -45,7 +44,7 @@ function remove<T>(list: T[], item: T): void {
 }
 
 /** Serves until SIGINT or SIGTERM (0), or says why it cannot listen (1). */
-export async function serve(host: string, port: number, options: SelectLoopOptions): Promise<number> {
+export function serve(host: string, port: number, options: SelectLoopOptions): number {
   const { view } = options;
   const say = sayer(2, options.quiet, view?.log);
   // Conditions an operator must hear about (refused connections) are said even with --quiet.
@@ -75,7 +74,6 @@ export async function serve(host: string, port: number, options: SelectLoopOptio
   const peers = new Map<Socket, Address>(); // py: peers = {}  (getpeername() fails once the peer is gone)
   const guard = new AcceptGuard(server, warn); // departs from Python: EMFILE/ENFILE on accept()
   const backpressure = new Backpressure(options.maxQueue, say, peers, (s) => inputs.includes(s));
-  const turns = new EventLoopTurns(); // departs from Python: now and then, Node's event loop runs
   const trace = options.trace ? tracer(server, peers) : null;
   // --ui: the live view's select() adds the view's own sockets to this loop's call, serves them,
   // and returns only this loop's; the view shows what went in and what came back.
@@ -92,7 +90,6 @@ export async function serve(host: string, port: number, options: SelectLoopOptio
     peers.delete(s);
     backpressure.forget(s);
     s.close(); // the outbox (message_queues[s]) goes with the socket
-    turns.closed();
   }
 
   // departs from Python: after every put() and flush(), a client whose outbox is too full is
@@ -108,7 +105,6 @@ export async function serve(host: string, port: number, options: SelectLoopOptio
     // departs from Python: the listener may be out of `inputs` for a moment (out of descriptors).
     while (inputs.length > 0 || guard.paused) {
       guard.resume(inputs);
-      await turns.take();
       say('waiting for the next event');
       // py: readable, writable, exceptional = select.select(inputs, outputs, inputs)
       // departs from Python: a timeout only while the listener is paused; null (block) otherwise.

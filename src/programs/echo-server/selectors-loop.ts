@@ -28,7 +28,6 @@ import {
   Backpressure,
   bindOrSay,
   endedBySignal,
-  EventLoopTurns,
   refuse,
   sayListening,
   type ServeOptions,
@@ -59,7 +58,7 @@ export interface SelectorsLoopOptions extends ServeOptions {
 }
 
 /** Serves until SIGINT or SIGTERM (0), or says why it cannot listen (1). */
-export async function serve(host: string, port: number, options: SelectorsLoopOptions): Promise<number> {
+export function serve(host: string, port: number, options: SelectorsLoopOptions): number {
   const say = sayer(2, options.quiet);
   // Conditions an operator must hear about (refused connections) are said even with --quiet.
   const warn = sayer(2, false);
@@ -96,7 +95,6 @@ export async function serve(host: string, port: number, options: SelectorsLoopOp
     watch: () => sel.register(server, EVENT_READ, accept),
   };
   const backpressure = new Backpressure(options.maxQueue, say, peers, (s) => (sel.get_key(s).events & EVENT_READ) !== 0);
-  const turns = new EventLoopTurns(); // departs from Python: now and then, Node's event loop runs
   const trace = options.trace ? tracer(server, peers) : null;
 
   // py: def drop(s): forget a client everywhere and close it
@@ -105,7 +103,6 @@ export async function serve(host: string, port: number, options: SelectorsLoopOp
     peers.delete(s);
     backpressure.forget(s);
     s.close(); // the outbox (message_queues[s]) goes with the socket
-    turns.closed();
   }
 
   // departs from Python: after every flush(), a client whose outbox is too full is no longer
@@ -218,7 +215,6 @@ export async function serve(host: string, port: number, options: SelectorsLoopOp
     // py: while True:
     for (;;) {
       guard.resume(listening);
-      await turns.take();
       say('waiting for the next event');
       const watched = trace ? [...(sel.get_map()?.values() ?? [])] : []; // --trace: what goes in
       // py: events = sel.select()
