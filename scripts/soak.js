@@ -27,12 +27,12 @@ const cli = path.resolve(__dirname, '../lib/cli.js');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const say = (text) => process.stdout.write(`${text}\n`);
 /** RSS may rise this far above its 10% mark (and its half-time mark) by the end of a run. */
-const RSS_SLACK_MIB = 32;
+const RSS_SLACK_MIB = 32; // --rss-slack
 
 function usage(message) {
   process.stderr.write(`soak: ${message}\n` +
     'usage: npm run soak -- [--seconds N] [--connections N] [--mode mixed|churn] [--clients N] ' +
-    '[--max-size BYTES] [--shape echo|chat] [--settle SECONDS] [-- PROGRAM [OPTIONS]]\n' +
+    '[--max-size BYTES] [--shape echo|chat] [--settle SECONDS] [--rss-slack MIB] [-- PROGRAM [OPTIONS]]\n' +
     '  PROGRAM: echo-server (default; with --selector select|poll|epoll or --workers N), chat-server,\n' +
     '  another select-reactor server, or any command that says "starting up on HOST port N"\n');
   process.exit(2);
@@ -53,6 +53,7 @@ function options(argv) {
         'max-size': { type: 'string', default: String(256 * 1024) },
         shape: { type: 'string' },
         settle: { type: 'string' },
+        'rss-slack': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -77,6 +78,7 @@ function options(argv) {
     // Neither given: a minute. One given: that alone ends the run. Both: whichever comes first.
     seconds: number('seconds', connections === Infinity ? 60 : Infinity),
     connections,
+    rssSlack: number('rss-slack', RSS_SLACK_MIB),
     // The chat server sends each line to every client: fewer of them keep it a relay, not a flood.
     clients: number('clients', shape === 'chat' ? 20 : values.mode === 'churn' ? 400 : 500),
     maxSize: number('max-size'),
@@ -242,7 +244,7 @@ async function main() {
     if (died || !marks[name]) continue;
     for (const p of end.each) {
       const then = marks[name].each.find((q) => q.pid === p.pid);
-      if (then && p.rss > then.rss + RSS_SLACK_MIB) {
+      if (then && p.rss > then.rss + opts.rssSlack) {
         problems.push(`RSS of pid ${p.pid} grew from ${mib(then.rss)} at ${label} to ${mib(p.rss)} at the end`);
       }
     }

@@ -13,20 +13,24 @@ class Driver {
   }
 
   start() {
-    this.child = spawn(this.command, this.args, { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.waiting = [];
+    // Each process answers its own waiters only: a driver killed for hanging must not reject, as
+    // it exits, the requests already sent to the one started in its place.
+    const child = spawn(this.command, this.args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const waiting = [];
+    this.child = child;
+    this.waiting = waiting;
     let buffered = '';
-    this.child.stdout.setEncoding('utf8');
-    this.child.stdout.on('data', (text) => {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text) => {
       buffered += text;
       for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        this.waiting.shift()?.resolve(JSON.parse(line));
+        waiting.shift()?.resolve(JSON.parse(line));
       }
     });
-    this.child.on('exit', (code, signal) => {
-      for (const w of this.waiting.splice(0)) w.reject(new Error(`the ${this.name} driver exited (${code ?? signal})`));
+    child.on('exit', (code, signal) => {
+      for (const w of waiting.splice(0)) w.reject(new Error(`the ${this.name} driver exited (${code ?? signal})`));
     });
   }
 
