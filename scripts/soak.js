@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // npm run soak -- [--seconds N] [--connections N] [--mode mixed|churn] [--clients N]
-//                 [--max-size BYTES] [--shape echo|chat] [--settle 10] [-- PROGRAM [ITS OPTIONS]]
+//                 [--max-size BYTES] [--shape echo|chat] [--settle 10] [--rss-slack 32]
+//                 [--warm-up 5] [-- PROGRAM [ITS OPTIONS]]
 //
 // Starts a server program (`select-reactor PROGRAM --host 127.0.0.1 --port 0 ...`; by default
 // `echo-server`, the select() loop; any other command is run as given, and must say "starting
@@ -13,7 +14,7 @@
 // descriptors and RSS (all its processes, for --workers) at the start, at 10% of the run and at
 // the end; and exits 1 on any error, on the server's death, on descriptors that do not come back
 // to where they started, on RSS at the end more than 32 MiB above the 10% mark (or above half
-// time), or on a server of ours that does not exit 0 on SIGTERM (another command may die of it).
+// time; neither mark is taken before the warm-up's seconds have passed), or on a server of ours that does not exit 0 on SIGTERM (another command may die of it).
 // Traffic goes to 127.0.0.1 only, and stops by itself.
 const { spawn } = require('node:child_process');
 const path = require('node:path');
@@ -28,11 +29,18 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const say = (text) => process.stdout.write(`${text}\n`);
 /** RSS may rise this far above its 10% mark (and its half-time mark) by the end of a run. */
 const RSS_SLACK_MIB = 32; // --rss-slack
+/**
+ * No RSS mark is taken before this many seconds of load: under a high allocation rate V8 grows its
+ * young generation to its full size (semi-spaces of up to 16 MiB) in the first seconds, once, and a
+ * short run's 10% mark would count that growth as a leak.
+ */
+const WARM_UP_SECONDS = 5; // --warm-up
 
 function usage(message) {
   process.stderr.write(`soak: ${message}\n` +
     'usage: npm run soak -- [--seconds N] [--connections N] [--mode mixed|churn] [--clients N] ' +
-    '[--max-size BYTES] [--shape echo|chat] [--settle SECONDS] [--rss-slack MIB] [-- PROGRAM [OPTIONS]]\n' +
+    '[--max-size BYTES] [--shape echo|chat] [--settle SECONDS] [--rss-slack MIB] [--warm-up SECONDS]\n' +
+    '  [-- PROGRAM [OPTIONS]]\n' +
     '  PROGRAM: echo-server (default; with --selector select|poll|epoll or --workers N), chat-server,\n' +
     '  another select-reactor server, or any command that says "starting up on HOST port N"\n');
   process.exit(2);
@@ -54,6 +62,7 @@ function options(argv) {
         shape: { type: 'string' },
         settle: { type: 'string' },
         'rss-slack': { type: 'string' },
+        'warm-up': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -79,6 +88,7 @@ function options(argv) {
     seconds: number('seconds', connections === Infinity ? 60 : Infinity),
     connections,
     rssSlack: number('rss-slack', RSS_SLACK_MIB),
+    warmUp: values['warm-up'] === '0' ? 0 : number('warm-up', WARM_UP_SECONDS), // 0: marks on time
     // The chat server sends each line to every client: fewer of them keep it a relay, not a flood.
     clients: number('clients', shape === 'chat' ? 20 : values.mode === 'churn' ? 400 : 500),
     maxSize: number('max-size'),
@@ -174,11 +184,17 @@ async function main() {
   const marks = {}; // usage at 10% and at half of the run
   const markAt = (name, fraction) => {
     const byCount = Number.isFinite(opts.connections);
-    return () => {
+    let waited = false;
+    return (last = false) => {
       if (marks[name] || died) return;
       if (byCount ? stats.connections < opts.connections * fraction : Date.now() < began + opts.seconds * 1000 * fraction) return;
+      if (!last && Date.now() < began + opts.warmUp * 1000) {
+        waited = true;
+        return;
+      }
       marks[name] = serverUsage(pid);
-      if (name === 'tenth') say(usageLine(`10% (${stats.connections} connections)`, marks[name]));
+      const after = waited ? `, after the ${opts.warmUp} s warm-up` : '';
+      if (name === 'tenth') say(usageLine(`10% (${stats.connections} connections${after})`, marks[name]));
     };
   };
   const checks = [markAt('tenth', 0.1), markAt('half', 0.5)];
@@ -201,7 +217,7 @@ async function main() {
   }));
   clearInterval(progress);
   clearInterval(ticker);
-  checks.forEach((check) => check());
+  checks.forEach((check) => check(true));
   if (!died) await shape.finish();
 
   // Every client has closed; the server must get back to the descriptors it started with.
