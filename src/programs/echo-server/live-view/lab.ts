@@ -27,8 +27,9 @@ type Move = '+inputs' | '-inputs' | '+outputs' | '-outputs' | 'closed';
 interface Entry {
   did: string[];
   moves: Set<Move>;
-  flushing: Outbox | null; // the outbox being flushed, and what it held before
+  flushing: Outbox | null; // the outbox being flushed, what it held before, where to say so
   before: number;
+  at: number;
 }
 
 const name = (address: unknown): string => formatAddress((address ?? null) as Address | null);
@@ -49,7 +50,8 @@ export class Narrator {
   #entry(who: string): Entry {
     let e = this.#entries.get(who);
     if (!e) {
-      e = { did: [], moves: new Set(), flushing: null, before: 0 };
+      e = { did: [], moves: new Set(), flushing: null, before: 0, at: 0 };
+      this.#entries.set(who, e);
     }
     return e;
   }
@@ -89,6 +91,7 @@ export class Narrator {
         const e = this.#entry(name(b));
         e.flushing = a as Outbox;
         e.before = e.flushing.pending;
+        e.at = e.did.length;
         return;
       }
       case 'output queue for %s is empty':
@@ -128,7 +131,9 @@ export class Narrator {
       } catch {
         after = null; // closed since: the line that closed it says why
       }
-      if (after !== null && !(after === e.before && e.moves.has('closed'))) e.did.unshift(`flushed ${bytes(e.before - after)}${after > 0 ? `; ${bytes(after)} still queued` : ''}`);
+      if (after !== null && !(after === e.before && e.moves.has('closed'))) {
+        e.did.splice(e.at, 0, `flushed ${bytes(e.before - after)}${after > 0 ? `; ${bytes(after)} still queued` : ''}`);
+      }
     }
     const move = (who: string, m: Move, text: string): void => {
       const e = this.#entry(who);

@@ -13,7 +13,7 @@ import {
   SOL_SOCKET,
   SO_ERROR,
   SO_LINGER,
-  SO_RCVBUF,
+  SO_SNDBUF,
   SHUT_WR,
   BlockingIOError,
   formatAddress,
@@ -73,6 +73,8 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
 export interface Host {
   /** The echo server's address. */
   target(): Address;
+  /** The echo server's socket for the client of that name, if it has accepted it. */
+  peer(name: string): Socket | undefined;
   readonly maxQueue: number;
   /** Tells the page how the scenario is going. */
   progress(info: ScenarioInfo, phase: string, text: string): void;
@@ -93,9 +95,11 @@ interface Client {
 }
 
 const CHUNK = Buffer.alloc(64 * 1024, 'all work and no play makes a slow reader\n');
-// A small receive buffer, set before connect, keeps the kernel from absorbing what the echo
-// server sends to a client that does not read: the bytes pile up in the server's outbox instead.
-const SMALL_RCVBUF = 8192;
+// The kernel's send buffer for the server's side of a slow client: autotuned, it would absorb
+// megabytes before the outbox grew, so the lab shrinks it, and the bytes the client does not
+// read pile up in the outbox where the page shows them. Widened again once the client reads.
+const SMALL_SNDBUF = 4096;
+const WIDE_SNDBUF = 64 * 1024;
 
 export class Scenario {
   readonly clients = new Map<Socket, Client>();
@@ -103,6 +107,7 @@ export class Scenario {
   #spinUntil = 0;
   #spinRan = 0;
   #lastTick = 0;
+  #shrunk = false;
 
   constructor(
     readonly info: ScenarioInfo,
@@ -113,19 +118,18 @@ export class Scenario {
   start(): void {
     const { name } = this.info;
     if (name === 'slow-reader') {
-      this.#open({ rcvbuf: SMALL_RCVBUF, flood: 4 * CHUNK.length });
-      this.#say('feeding', 'sending without reading: watch its queued bytes grow with each step');
+      this.#open({ flood: 4 * CHUNK.length });
+      this.#say('feeding', 'sending without reading (the lab shrinks the server\'s kernel send buffer for it, SO_SNDBUF, so what it does not read piles up in the outbox): watch its queued bytes grow with each step');
     } else if (name === 'half-close') {
       const size = Math.max(1, Math.min(256 * 1024, Math.floor(this.host.maxQueue / 2)));
       this.#open({
-        rcvbuf: SMALL_RCVBUF,
         onConnect: (s) => {
           for (let left = size; left > 0; left -= CHUNK.length) s.outbox.put(CHUNK.subarray(0, Math.min(left, CHUNK.length)));
         },
       });
       this.#say('sending', `sending ${size} bytes, then shutdown(SHUT_WR), reading nothing until the server has seen the end`);
     } else if (name === 'reset') {
-      this.#open({ rcvbuf: SMALL_RCVBUF, onConnect: (s) => s.outbox.put(CHUNK.subarray(0, 16 * 1024)) });
+      this.#open({ onConnect: (s) => s.outbox.put(CHUNK.subarray(0, 16 * 1024)) });
       this.#say('sending', 'sending 16 KiB; it resets the connection once its echo is queued (the client in outputs)');
     } else if (name === 'urgent') {
       this.#open({
@@ -157,10 +161,12 @@ export class Scenario {
     const [first] = this.clients.values();
     const peer = first?.name;
     const { name } = this.info;
+    if ((name === 'slow-reader' || name === 'half-close') && peer) this.#sendBuffer(peer, lists);
     if (name === 'slow-reader' && first && peer) {
       if (this.phase === 'feeding' && lists.peers.has(peer) && !lists.inputs.has(peer) && lists.outputs.has(peer)) {
         first.flood = 0;
         first.reading = true;
+        this.#widen(peer);
         this.#say('draining', `left inputs (its queue passed --max-queue); now the client reads: step on until it is back in inputs`);
       } else if (this.phase === 'draining' && lists.inputs.has(peer)) {
         this.#say('done', 'back in inputs: its outbox drained to the low-water mark, so the loop reads from it again');
@@ -168,6 +174,7 @@ export class Scenario {
     } else if (name === 'half-close' && first && peer) {
       if (this.phase === 'sent' && lists.peers.has(peer) && !lists.inputs.has(peer)) {
         first.reading = true;
+        this.#widen(peer);
         this.#say('draining', 'the server read the end: it left inputs, and now sends what is queued before it closes');
       }
     } else if (name === 'reset' && first && peer) {
@@ -197,6 +204,18 @@ export class Scenario {
         }
       }
     }
+  }
+
+  /** Shrinks the kernel's send buffer on the server's side of the client once it is accepted. */
+  #sendBuffer(peer: string, lists: Lists): void {
+    if (this.#shrunk || !lists.peers.has(peer)) return;
+    this.host.peer(peer)?.setsockopt(SOL_SOCKET, SO_SNDBUF, SMALL_SNDBUF);
+    this.#shrunk = true;
+  }
+
+  /** Gives the server's side of the client its room back, now that the client reads. */
+  #widen(peer: string): void {
+    this.host.peer(peer)?.setsockopt(SOL_SOCKET, SO_SNDBUF, WIDE_SNDBUF);
   }
 
   readers(): Socket[] {
@@ -246,11 +265,10 @@ export class Scenario {
     for (const s of [...this.clients.keys()]) this.#close(s);
   }
 
-  #open({ rcvbuf = 0, reading = false, flood = 0, onConnect }: { rcvbuf?: number; reading?: boolean; flood?: number; onConnect?: (s: Socket) => void }): void {
+  #open({ reading = false, flood = 0, onConnect }: { reading?: boolean; flood?: number; onConnect?: (s: Socket) => void }): void {
     const s = socket(AF_INET, SOCK_STREAM);
     try {
       s.setblocking(false);
-      if (rcvbuf > 0) s.setsockopt(SOL_SOCKET, SO_RCVBUF, rcvbuf);
       try {
         s.connect(this.host.target());
       } catch (err) {

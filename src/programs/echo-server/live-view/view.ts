@@ -55,6 +55,9 @@ const MARKS = 300; // select() calls the timeline keeps
 // the page, and the loop, more than the calls themselves.
 const LOUD_CALLS = 200;
 const MAX_STEPS = 1000;
+// A line the echo server says can hold a whole outbox (`sending "b'...'"`): the page gets the
+// start of it, or one line could cost a viewer more than all the events of a second.
+const MAX_LINE = 1000;
 
 type Conn =
   | { kind: 'request'; head: Buffer } // reading an HTTP request
@@ -65,6 +68,12 @@ type Conn =
 interface TestClient {
   name: string;
   connected: boolean;
+}
+
+function sameSet<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }
 
 export class LiveView {
@@ -84,6 +93,7 @@ export class LiveView {
   #narrator = new Narrator(0, SELECT_WORDS);
   #paused = false;
   #steps = 0;
+  #untilInputs = false; // stepping until a socket joins or leaves `inputs`
   #before: Lists | null = null; // the lists going in to the last wait
   #scenario: Scenario | null = null;
   readonly #marks: Mark[] = [];
@@ -134,7 +144,8 @@ export class LiveView {
       this.#quietLines++;
       return;
     }
-    this.#publish({ type: 'log', line }, true);
+    const shown = line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}… (${(line.length - MAX_LINE).toLocaleString('en')} more characters)` : line;
+    this.#publish({ type: 'log', line: shown }, true);
   };
 
   /**
@@ -239,6 +250,10 @@ export class LiveView {
     if (this.#before !== null) {
       const deeds = this.#narrator.deeds(this.#before, now);
       if (this.#loud()) this.#publish({ type: 'did', n: this.#calls, deeds });
+    }
+    if (this.#untilInputs && this.#before !== null && !sameSet(this.#before.inputs, now.inputs)) {
+      this.#steps = 0;
+      this.#untilInputs = false;
     }
     this.#before = now;
     this.#scenario?.tick(now);
@@ -483,20 +498,25 @@ export class LiveView {
     if (path === '/lab/pause') {
       this.#paused = true;
       this.#steps = 0;
+      this.#untilInputs = false;
       return json(200, this.#labState());
     }
     if (path === '/lab/resume') {
       this.#paused = false;
       this.#steps = 0;
+      this.#untilInputs = false;
       this.#publish({ type: 'lab', state: 'running', next: this.#calls + 1 });
       return json(200, this.#labState());
     }
     if (path === '/lab/step') {
-      const text = query.get('count') ?? '1';
+      const until = query.get('until');
+      if (until !== null && until !== 'inputs') return json(400, { error: 'until must be inputs' });
+      const text = query.get('count') ?? (until === null ? '1' : String(MAX_STEPS));
       const count = Number(text);
       if (!/^\d+$/.test(text) || count < 1 || count > MAX_STEPS) return json(400, { error: `count must be an integer in [1, ${MAX_STEPS}]` });
       if (!this.#paused) return json(409, { error: 'pause first: a step runs one select() of a paused loop' });
       this.#steps = count;
+      this.#untilInputs = until !== null;
       return json(200, this.#labState());
     }
     if (path === '/lab/scenario/stop') {
@@ -526,6 +546,7 @@ export class LiveView {
   #scenarioHost(): Host {
     return {
       target: () => (this.#echo as Socket).getsockname(),
+      peer: (name) => [...this.#peers.keys()].find((s) => this.#name(s) === name),
       maxQueue: this.#maxQueue,
       progress: (info, phase, text) => {
         this.#say(`scenario ${info.title}: ${text}`);
