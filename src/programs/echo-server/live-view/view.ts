@@ -57,7 +57,7 @@ const LOUD_CALLS = 200;
 const MAX_STEPS = 1000;
 // A line the echo server says can hold a whole outbox (`sending "b'...'"`): the page gets the
 // start of it, or one line could cost a viewer more than all the events of a second.
-const MAX_LINE = 1000;
+const MAX_LINE = 300;
 
 type Conn =
   | { kind: 'request'; head: Buffer } // reading an HTTP request
@@ -462,6 +462,7 @@ export class LiveView {
   #route(s: Socket, { method, path, query }: Request): void {
     const json = (status: number, body: unknown): void => this.#answer(s, status, 'application/json', JSON.stringify(body));
     if (method === 'GET' && path === '/') return this.#answer(s, 200, 'text/html; charset=utf-8', PAGE);
+    if (method === 'GET' && path === '/favicon.ico') return this.#answer(s, 204, 'image/x-icon', ''); // none, and no 404 in the console
     if (method === 'GET' && path === '/events') {
       this.#conns.set(s, { kind: 'viewer', skipped: 0 });
       s.outbox.put(eventStreamHead());
