@@ -235,7 +235,10 @@ export class LiveView {
     };
   }
 
+  /** After the echo loop has ended (and closed its selector, with the view's keys in it). */
   close(): void {
+    this.#selector = null;
+    this.#registered.clear();
     this.#scenario?.stop();
     this.#scenario = null;
     for (const s of [this.#listener, ...this.#conns.keys(), ...this.#clients.keys()]) this.#release(s);
@@ -493,9 +496,9 @@ export class LiveView {
   /** The lab's controls: pause, step, resume, scenarios, and its state. */
   #labRoute(method: string, path: string, query: URLSearchParams, json: (status: number, body: unknown) => void): void {
     if (method === 'GET' && path === '/lab/state') return json(200, this.#labState());
-    if (method !== 'POST' || !['/lab/pause', '/lab/resume', '/lab/step', '/lab/scenario', '/lab/scenario/stop'].includes(path)) {
-      return json(path === '/lab/state' || method === 'POST' ? 405 : 404, { error: `${method} ${path}: not here` });
-    }
+    const posts = ['/lab/pause', '/lab/resume', '/lab/step', '/lab/scenario', '/lab/scenario/stop'];
+    if (!posts.includes(path)) return json(path === '/lab/state' ? 405 : 404, { error: `${method} ${path}: not here` });
+    if (method !== 'POST') return json(405, { error: `${method} not allowed` });
     if (path === '/lab/pause') {
       this.#paused = true;
       this.#steps = 0;
