@@ -147,13 +147,26 @@ function goingIn(prefix, inputs, outputs) {
   $(prefix + 'outputs-count').textContent = '(' + outputs.length + ')';
 }
 
+// Lines wait here until the next frame, which appends them all and scrolls once: an event per
+// select() call can come hundreds of times a second, and each scroll costs a layout.
+let lines = [];
 function log(text, cls) {
+  lines.push([text, cls]);
+  schedule();
+}
+function appendLines() {
+  if (lines.length === 0) return;
   const ol = $('log');
   const following = ol.scrollTop + ol.clientHeight >= ol.scrollHeight - 8;
-  const li = document.createElement('li');
-  li.textContent = text;
-  if (cls) li.className = cls;
-  ol.append(li);
+  const fragment = document.createDocumentFragment();
+  for (const [text, cls] of lines.slice(-1000)) {
+    const li = document.createElement('li');
+    li.textContent = text;
+    if (cls) li.className = cls;
+    fragment.append(li);
+  }
+  lines = [];
+  ol.append(fragment);
   while (ol.children.length > 1000) ol.firstElementChild.remove();
   if (following) ol.scrollTop = ol.scrollHeight;
 }
@@ -208,12 +221,13 @@ function labState(state, next, steps) {
 // The timeline: one column per select() call, newest on the right.
 const MARKS = 300;
 let marks = [];
-let drawing = false;
+let redraw = false;
 function mark(m) {
   if (marks.length > 0 && m[0] <= marks[marks.length - 1][0]) return;
   marks.push(m);
   if (marks.length > MARKS) marks.splice(0, marks.length - MARKS);
-  if (!drawing) { drawing = true; requestAnimationFrame(draw); }
+  redraw = true;
+  schedule();
 }
 const SVG = 'http://www.w3.org/2000/svg';
 function rect(x, y, w, h, fill) {
@@ -224,7 +238,8 @@ function rect(x, y, w, h, fill) {
 }
 const lane = (count) => count === 0 ? 0 : Math.min(14, 2 + 3 * Math.log2(1 + count));
 function draw() {
-  drawing = false;
+  if (!redraw) return;
+  redraw = false;
   const svg = $('timeline');
   const w = 900 / MARKS;
   const cols = marks.map(([n, ms, ins, outs, r, wr, x], i) => {
@@ -268,25 +283,19 @@ const list = (names) => '[' + names.join(', ') + ']';
 const events = new EventSource('/events');
 events.onopen = () => { $('status').textContent = 'live'; };
 events.onerror = () => { $('status').textContent = 'reconnecting…'; };
-events.onmessage = (message) => {
-  const e = JSON.parse(message.data);
-  if (e.type === 'hello') {
-    $('where').textContent = 'echo server on ' + e.listener + (e.lab.mode === 'selectors' ? ' (selectors loop)' : '');
-    document.body.classList.toggle('selectors', e.lab.mode === 'selectors');
-    words = e.words;
-    for (const prefix of ['', 'next-']) {
-      $(prefix + 'label-inputs').textContent = words.inputs;
-      $(prefix + 'label-outputs').textContent = words.outputs;
-    }
-    $('log').replaceChildren();
-    clients(e.queued);
-    for (const old of e.log) log(old.line);
-    scenarioButtons(e.scenarios);
-    marks = [];
-    for (const m of e.marks) mark(m);
-    labState(e.lab.paused ? 'paused' : 'running', e.lab.calls + 1, 0);
-  } else if (e.type === 'select') {
-    shownAt.push(Date.now());
+// Events are handled as they come; what they draw is drawn once a frame, from the latest.
+let scheduled = false;
+let latest = {};
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(render);
+}
+function render() {
+  scheduled = false;
+  const { select: e, did, lab } = latest;
+  latest = {};
+  if (e) {
     $('n').textContent = '#' + e.n;
     $('phase').textContent = 'came back after ' + e.blocked + ' ms';
     goingIn('', e.inputs, e.outputs);
@@ -298,33 +307,69 @@ events.onmessage = (message) => {
       chips($('ready'), pairs(e.ready), 'r');
     }
     clients(e.queued);
+  }
+  if (did) showDid(did);
+  if (lab) {
+    labState(lab.state, lab.next, lab.steps);
+    if (lab.state === 'paused') {
+      $('next-n').textContent = '#' + lab.next;
+      goingIn('next-', lab.inputs, lab.outputs);
+      if (lab.keys) chips($('next-keys'), pairs(lab.keys), '');
+    }
+  }
+  appendLines();
+  draw();
+}
+
+function showDid(e) {
+  $('did-title').textContent = 'What the loop did after select() #' + e.n + ' came back';
+  const items = e.deeds.map((d) => {
+    const li = document.createElement('li');
+    li.className = 'deed';
+    const who = document.createElement('b');
+    who.textContent = d.name;
+    li.append(who, ': ' + d.did.join('; '));
+    if (d.did.some((t) => t.startsWith('leaves ') || t.startsWith('back in ') || t.startsWith('recv()') || t.startsWith('in the exceptional'))) li.classList.add('why');
+    return li;
+  });
+  if (items.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'empty';
+    li.textContent = 'nothing to its own sockets';
+    items.push(li);
+  }
+  $('did').replaceChildren(...items);
+}
+
+events.onmessage = (message) => {
+  const e = JSON.parse(message.data);
+  if (e.type === 'hello') {
+    $('where').textContent = 'echo server on ' + e.listener + (e.lab.mode === 'selectors' ? ' (selectors loop)' : '');
+    document.body.classList.toggle('selectors', e.lab.mode === 'selectors');
+    words = e.words;
+    for (const prefix of ['', 'next-']) {
+      $(prefix + 'label-inputs').textContent = words.inputs;
+      $(prefix + 'label-outputs').textContent = words.outputs;
+    }
+    $('log').replaceChildren();
+    lines = [];
+    clients(e.queued);
+    for (const old of e.log) log(old.line);
+    scenarioButtons(e.scenarios);
+    marks = [];
+    for (const m of e.marks) mark(m);
+    labState(e.lab.paused ? 'paused' : 'running', e.lab.calls + 1, 0);
+  } else if (e.type === 'select') {
+    shownAt.push(Date.now());
+    latest.select = e;
     mark([e.n, e.blocked, e.inputs.length, e.outputs.length, e.readable.length, e.writable.length, e.exceptional.length]);
     log('select() #' + e.n + ' -> readable=' + list(e.readable) + ' writable=' + list(e.writable) + ' exceptional=' + list(e.exceptional), 'select');
   } else if (e.type === 'did') {
-    $('did-title').textContent = 'What the loop did after select() #' + e.n + ' came back';
-    const items = e.deeds.map((d) => {
-      const li = document.createElement('li');
-      li.className = 'deed';
-      const who = document.createElement('b');
-      who.textContent = d.name;
-      li.append(who, ': ' + d.did.join('; '));
-      if (d.did.some((t) => t.startsWith('leaves ') || t.startsWith('back in ') || t.startsWith('recv()') || t.startsWith('in the exceptional'))) li.classList.add('why');
-      return li;
-    });
-    if (items.length === 0) {
-      const li = document.createElement('li');
-      li.className = 'empty';
-      li.textContent = 'nothing to its own sockets';
-      items.push(li);
-    }
-    $('did').replaceChildren(...items);
+    latest.did = e;
+    schedule();
   } else if (e.type === 'lab') {
-    labState(e.state, e.next, e.steps);
-    if (e.state === 'paused') {
-      $('next-n').textContent = '#' + e.next;
-      goingIn('next-', e.inputs, e.outputs);
-      if (e.keys) chips($('next-keys'), pairs(e.keys), '');
-    }
+    latest.lab = e;
+    schedule();
   } else if (e.type === 'rate') {
     said = { perSecond: e.perSecond, at: Date.now() };
     for (const m of e.marks) mark(m);
@@ -383,6 +428,10 @@ document.addEventListener('keydown', (k) => {
   if (k.key === ' ') { k.preventDefault(); (paused ? resume : pause)(); }
   else if (k.key === 's' || k.key === 'S' || k.key === 'ArrowRight') { k.preventDefault(); step(''); }
   else if (k.key === 'i' || k.key === 'I') { k.preventDefault(); step('?until=inputs'); }
+});
+// Space pauses and resumes, and does not also press the button that has the focus.
+document.addEventListener('keyup', (k) => {
+  if (k.key === ' ' && !(k.target instanceof HTMLInputElement)) k.preventDefault();
 });
 
 function testClient(name) {
