@@ -192,7 +192,7 @@ export class LiveView {
    * same selector: served here, never returned. Paused, it waits here as select() above does.
    */
   selectorWait<D>(sel: selectors.BaseSelector<D>): (timeout?: number | null) => selectors.Ready<D> {
-    this.#selector = sel as selectors.BaseSelector<unknown>;
+    this.#selector = sel;
     const { EVENT_READ, EVENT_WRITE } = selectors;
     const echoKeys = (): selectors.SelectorKey<D>[] =>
       [...(sel.get_map()?.values() ?? [])].filter((key) => !this.#mine(key.fileobj as Socket));
