@@ -315,6 +315,7 @@ function render() {
       $('next-n').textContent = '#' + lab.next;
       goingIn('next-', lab.inputs, lab.outputs);
       if (lab.keys) chips($('next-keys'), pairs(lab.keys), '');
+      clients(lab.queued);
     }
   }
   appendLines();

@@ -101,6 +101,8 @@ const CHUNK = Buffer.alloc(64 * 1024, 'all work and no play makes a slow reader\
 // read pile up in the outbox where the page shows them. Widened again once the client reads.
 const SMALL_SNDBUF = 4096;
 const WIDE_SNDBUF = 64 * 1024;
+// How long the lab keeps a client in outputs, counting only the time the loop runs (not paused).
+const SPIN_MS = 4000;
 
 export class Scenario {
   readonly clients = new Map<Socket, Client>();
@@ -196,7 +198,7 @@ export class Scenario {
       }
     } else if (name === 'spin' && first && peer) {
       if (this.phase === 'connecting' && lists.inputs.has(peer)) {
-        this.#spinUntil = 2000;
+        this.#spinUntil = SPIN_MS;
         this.#spinRan = 0;
         this.#say('spinning', 'kept in outputs by the lab: every select() returns at once with it writable');
       } else if (this.phase === 'spinning') {

@@ -271,7 +271,7 @@ export class LiveView {
    * page, its test clients, the scenario's clients) until a step or resume.
    */
   #hold(goingIn: () => Record<string, unknown>): void {
-    this.#publish({ type: 'lab', state: 'paused', next: this.#calls + 1, ...goingIn() });
+    this.#publish({ type: 'lab', state: 'paused', next: this.#calls + 1, queued: this.#queued(), ...goingIn() });
     while (this.#holding()) {
       const [r, w] = select(this.#readers(), this.#writers(), [], null);
       for (const s of r) this.#guard(s, () => this.#onReadable(s));
