@@ -212,6 +212,7 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
       } else {
         // py: sel.modify(s, selectors.EVENT_WRITE, serve)  -- the peer is done sending: stop
         // reading, deliver what is still queued, then close.
+        say('%s is done sending: %s bytes still queued for it', peers.get(s), s.outbox.pending);
         sel.modify(s, EVENT_WRITE, serveClient);
       }
     } else if (mask & EVENT_WRITE) {

@@ -339,6 +339,12 @@ function showDid(e) {
     li.textContent = 'nothing to its own sockets';
     items.push(li);
   }
+  if (items.length > 12) {
+    const more = document.createElement('li');
+    more.className = 'empty';
+    more.textContent = '… and ' + (items.length - 12) + ' more sockets';
+    items.splice(12, items.length - 12, more);
+  }
   $('did').replaceChildren(...items);
 }
 
