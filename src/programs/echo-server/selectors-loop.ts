@@ -211,7 +211,8 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
         drop(s);
       } else {
         // py: sel.modify(s, selectors.EVENT_WRITE, serve)  -- the peer is done sending: stop
-        // reading, deliver what is still queued, then close.
+        // reading, deliver what is still queued, then close. departs from Python: says so, as
+        // the select() loop does.
         say('%s is done sending: %s bytes still queued for it', peers.get(s), s.outbox.pending);
         sel.modify(s, EVENT_WRITE, serveClient);
       }

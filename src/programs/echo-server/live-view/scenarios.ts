@@ -102,7 +102,7 @@ const CHUNK = Buffer.alloc(64 * 1024, 'all work and no play makes a slow reader\
 const SMALL_SNDBUF = 4096;
 const WIDE_SNDBUF = 64 * 1024;
 // How long the lab keeps a client in outputs, counting only the time the loop runs (not paused).
-const SPIN_MS = 4000;
+const SPIN_MS = 3000;
 
 export class Scenario {
   readonly clients = new Map<Socket, Client>();
