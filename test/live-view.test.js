@@ -354,7 +354,8 @@ describe('echo-server --ui: the lab', function () {
     await lab(server.ui, '/lab/scenario?name=spin'); // stops the hundred first
     assert.equal(await settle(() => v.events.filter((e) => e.type === 'disconnect').length >= 101, true), true);
     const rate = await v.waitFor((e) => e.type === 'rate' && e.perSecond > 1000);
-    assert.ok(rate.marks.length > 0 && rate.marks.every(([, ms, , , , w]) => ms < 5 && w === 1), 'each call returned at once, with it writable');
+    const spun = rate.marks.filter(([, ms, , , , w]) => ms < 1 && w === 1).length;
+    assert.ok(spun > 0.9 * rate.marks.length, `calls that returned at once with it writable: ${spun} of ${rate.marks.length}`);
     await v.waitFor((e) => e.type === 'scenario' && e.name === 'spin' && e.phase === 'done');
     await lab(server.ui, '/lab/scenario/stop');
     assert.equal(await settle(() => descriptors(server), before), before, 'every socket closed');
