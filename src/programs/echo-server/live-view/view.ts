@@ -1,16 +1,19 @@
 /**
- * `echo-server --ui PORT`: a live view of the select() loop in a browser. The view is served by
- * the same loop, over the package's own sockets: its listener, its HTTP connections and its test
- * clients ride along in the echo server's select() call (see {@link LiveView.select}), and only
- * the echo server's own sockets come back to it, so the loop reads as it always did.
+ * `echo-server --ui PORT`: a live view of the echo loop in a browser, and a lab to pause and step
+ * it. The view is served by the same loop, over the package's own sockets: its listener, its HTTP
+ * connections, its test clients and its scenarios' clients ride along in the echo server's
+ * select() call (see {@link LiveView.select}; for the selectors loop, in its selector, see
+ * {@link LiveView.selectorWait}), and only the echo server's own sockets come back to it, so the
+ * loop reads as it always did.
  *
  *   GET /          the page (page.ts)
  *   GET /events    Server-Sent Events: one `data:` line per select() call, per connection change,
  *                  and per line the server says
  *   POST /client   opens a test client, which connects to the echo server and says hello
  *   POST /client/send?name=...&text=...   and   POST /client/close?name=...
- *   POST /lab/pause, /lab/resume, /lab/step?count=N   the lab: the loop stops before its next
- *                  select() (serving only the view's sockets meanwhile), and runs N calls on step
+ *   POST /lab/pause, /lab/resume, /lab/step?count=N (or ?until=inputs)   the lab: the loop stops
+ *                  before its next select() (serving only the view's sockets meanwhile), and runs
+ *                  N calls on step (or as many as it takes for a socket to join or leave inputs)
  *   POST /lab/scenario?name=...  and  POST /lab/scenario/stop   one scenario's clients (scenarios.ts)
  *   GET /lab/state  paused or not, calls so far, the scenario running
  *
