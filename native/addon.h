@@ -4,15 +4,13 @@
 
 #include <napi.h>
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "sys.h"
 
 namespace sr {
 
@@ -278,26 +276,5 @@ class Handle {
   size_t head_off_ = 0;  // bytes of queue_[head_] already written
   size_t pending_ = 0;
 };
-
-// ---- sys.cc: the POSIX layer. Plain functions: results >= 0, or -errno. No N-API here. ---------
-double sr_now();  // CLOCK_MONOTONIC, seconds
-// The timeout for poll() and epoll_wait() that ends at `deadline` (monotonic seconds, < 0 for
-// none): -1 for none, else the milliseconds left rounded up, so that a wait never ends early and
-// never spins on 0 ms.
-int WaitMillis(double deadline);
-// One poll() of `fds` until `deadline` (monotonic seconds, < 0 for none, 0 not to wait): the
-// number ready, 0 when it timed out, or -errno, EINTR included (WaitLoop, interrupt.h, retries).
-int sr_poll(pollfd* fds, size_t n, double deadline);
-int sr_set_nonblocking(int fd, bool on);
-int sr_close(int fd);  // closes once; EINTR is not retried (the descriptor is gone on Linux)
-int sr_wake(int fd);   // one byte to a self-pipe's write end; a full pipe is already awake
-int sr_socket(int family, int type, int proto);
-// These four return -EINTR when a signal ends a blocking call: Handle::Call (call.h) retries it
-// unless a caught signal is pending.
-int sr_accept(int fd, sockaddr_storage* ss, socklen_t* len);
-ssize_t sr_send(int fd, const void* buf, size_t len, int flags);
-ssize_t sr_recv(int fd, void* buf, size_t len, int flags);
-ssize_t sr_sendmsg(int fd, const iovec* iov, int iovcnt, int flags);
-extern const int SR_MSG_NOSIGNAL;  // MSG_NOSIGNAL where it exists (Linux), else 0 (SO_NOSIGPIPE is set)
 
 }  // namespace sr

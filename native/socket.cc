@@ -4,7 +4,6 @@
 // queue in outbox.cc.
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <stdexcept>
@@ -139,8 +138,8 @@ void Handle::Init(Napi::Env env, Napi::Object exports) {
 
 uint32_t Handle::Adopt(Napi::Env env, int fd, int family, int type, int proto, bool owned) {
   try {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0) ThrowSys(env, "fcntl", errno);
+    int fl = sr_get_flags(fd);
+    if (fl < 0) ThrowSys(env, "fcntl", -fl);
     auto h = std::make_unique<Handle>();
     h->fd_ = fd;
     h->family_ = family;
@@ -179,16 +178,19 @@ Napi::Value Handle::JS_open(const Napi::CallbackInfo& info) {
     if (fd < 0) ThrowSys(env, "socket", -fd);
     return Napi::Number::New(env, Adopt(env, fd, family, type, proto));
   }
-  if (fcntl(fileno, F_GETFL) < 0) ThrowSys(env, "socket", errno, "fileno " + std::to_string(fileno));
+  int fl = sr_get_flags(fileno);
+  if (fl < 0) ThrowSys(env, "socket", -fl, "fileno " + std::to_string(fileno));
   if (family < 0) {
     sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fileno, reinterpret_cast<sockaddr*>(&ss), &len) < 0) ThrowSys(env, "getsockname", errno);
+    socklen_t len;
+    int r = sr_getsockname(fileno, &ss, &len);
+    if (r < 0) ThrowSys(env, "getsockname", -r);
     family = ss.ss_family;
   }
   if (type < 0) {
     socklen_t len = sizeof type;
-    if (getsockopt(fileno, SOL_SOCKET, SO_TYPE, &type, &len) < 0) ThrowSys(env, "getsockopt", errno);
+    int r = sr_getsockopt(fileno, SOL_SOCKET, SO_TYPE, &type, &len);
+    if (r < 0) ThrowSys(env, "getsockopt", -r);
   }
   if (proto < 0) proto = 0;
   return Napi::Number::New(env, Adopt(env, fileno, family, type, proto, false));
@@ -201,11 +203,8 @@ Napi::Value Handle::JS_socketpair(const Napi::CallbackInfo& info) {
   int type = static_cast<int>(ArgIntOr(info, 1, "type", 0, INT32_MAX, SOCK_STREAM));
   int proto = static_cast<int>(ArgIntOr(info, 2, "proto", 0, INT32_MAX, 0));
   int fds[2];
-  int flags = 0;
-#ifdef SOCK_CLOEXEC
-  flags = SOCK_CLOEXEC;
-#endif
-  if (socketpair(family, type | flags, proto, fds) < 0) ThrowSys(env, "socketpair", errno);
+  int r = sr_socketpair(family, type, proto, fds);
+  if (r < 0) ThrowSys(env, "socketpair", -r);
   uint32_t first;
   try {
     first = Adopt(env, fds[0], family, type, proto);
@@ -337,15 +336,15 @@ Napi::Value Handle::JS_setsockopt(const Napi::CallbackInfo& info) {
   if (info[3].IsNumber() || info[3].IsBoolean()) {
     int value = info[3].IsBoolean() ? info[3].As<Napi::Boolean>().Value()
                                     : static_cast<int>(ArgInt(info[3], "value", INT32_MIN, INT32_MAX));
-    r = setsockopt(fd, level, name, &value, sizeof value);
+    r = sr_setsockopt(fd, level, name, &value, sizeof value);
   } else {
     // Python takes an int or bytes; a string is more likely a mistake than a struct.
     if (info[3].IsString()) throw Napi::TypeError::New(env, "Expected value to be an integer or a Uint8Array");
     Bytes value;
     ArgBytes(info[3], "value", &value);
-    r = setsockopt(fd, level, name, value.data, static_cast<socklen_t>(value.len));
+    r = sr_setsockopt(fd, level, name, value.data, static_cast<socklen_t>(value.len));
   }
-  if (r < 0) ThrowSys(env, "setsockopt", errno);
+  if (r < 0) ThrowSys(env, "setsockopt", -r);
   return env.Undefined();
 }
 
@@ -359,12 +358,14 @@ Napi::Value Handle::JS_getsockopt(const Napi::CallbackInfo& info) {
   if (buflen == 0) {
     int value = 0;
     socklen_t len = sizeof value;
-    if (getsockopt(fd, level, name, &value, &len) < 0) ThrowSys(env, "getsockopt", errno);
+    int r = sr_getsockopt(fd, level, name, &value, &len);
+    if (r < 0) ThrowSys(env, "getsockopt", -r);
     return Napi::Number::New(env, value);
   }
   char buf[1024];
   socklen_t len = static_cast<socklen_t>(buflen);
-  if (getsockopt(fd, level, name, buf, &len) < 0) ThrowSys(env, "getsockopt", errno);
+  int r = sr_getsockopt(fd, level, name, buf, &len);
+  if (r < 0) ThrowSys(env, "getsockopt", -r);
   return Napi::Buffer<char>::Copy(env, buf, len);
 }
 
@@ -376,15 +377,17 @@ Napi::Value Handle::JS_bind(const Napi::CallbackInfo& info) {
   // may then already belong to another one. The descriptor is read only after the last JS.
   ParseAddress(env, Family(env, "bind"), info[1], &ss, &len);
   int fd = Fd(env, "bind");
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0)
-    ThrowSys(env, "bind", errno, FormatAddress(reinterpret_cast<sockaddr*>(&ss), len));
+  const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
+  int r = sr_bind(fd, sa, len);
+  if (r < 0) ThrowSys(env, "bind", -r, FormatAddress(sa, len));
   return env.Undefined();
 }
 
 Napi::Value Handle::JS_listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int backlog = static_cast<int>(ArgIntOr(info, 1, "backlog", 0, INT32_MAX, 128));
-  if (listen(Fd(env, "listen"), backlog) < 0) ThrowSys(env, "listen", errno);
+  int r = sr_listen(Fd(env, "listen"), backlog);
+  if (r < 0) ThrowSys(env, "listen", -r);
   return env.Undefined();
 }
 
@@ -393,7 +396,7 @@ Napi::Value Handle::JS_accept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "accept");
   sockaddr_storage ss;
-  socklen_t len = sizeof ss;
+  socklen_t len;
   ssize_t r = Call(
       env, "accept", POLLIN, [&](bool) { return sr_accept(fd, &ss, &len); }, Deadline());
   if (r < 0) ThrowSys(env, "accept", static_cast<int>(-r));
@@ -415,11 +418,11 @@ namespace {
 int DoConnect(Napi::Env env, int fd, double timeout, const sockaddr* sa, socklen_t len) {
   int wake = timeout != 0 ? SignalWake(env, "connect") : -1;
   double deadline = timeout > 0 ? sr_now() + timeout : -1;
-  int err = connect(fd, sa, len) < 0 ? errno : 0;
+  int err = -sr_connect(fd, sa, len);
   bool again = false;
   while (err == EINTR) {
     RetryOrInterrupt(env, "connect", wake);
-    err = connect(fd, sa, len) < 0 ? errno : 0;
+    err = -sr_connect(fd, sa, len);
     again = true;
   }
   if (again && err == EISCONN) return 0;  // it completed in between
@@ -428,7 +431,8 @@ int DoConnect(Napi::Env env, int fd, double timeout, const sockaddr* sa, socklen
     if (r == 0) return ETIMEDOUT;
     if (r < 0) return -r;
     socklen_t size = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &size) < 0) return errno;
+    r = sr_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &size);
+    if (r < 0) return -r;
   }
   return err;
 }
@@ -456,29 +460,32 @@ Napi::Value Handle::JS_connect_ex(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, DoConnect(env, fd, timeout_, reinterpret_cast<sockaddr*>(&ss), len));
 }
 
-Napi::Value Handle::JS_getsockname(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+namespace {
+
+// The address getsockname() or getpeername() (`name`) reads from `fd`.
+Napi::Value AddressOf(Napi::Env env, const char* syscall, int fd, int (*name)(int, sockaddr_storage*, socklen_t*)) {
   sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getsockname(Fd(env, "getsockname"), reinterpret_cast<sockaddr*>(&ss), &len) < 0)
-    ThrowSys(env, "getsockname", errno);
+  socklen_t len;
+  int r = name(fd, &ss, &len);
+  if (r < 0) ThrowSys(env, syscall, -r);
   return MakeAddress(env, reinterpret_cast<sockaddr*>(&ss), len);
 }
 
+}  // namespace
+
+Napi::Value Handle::JS_getsockname(const Napi::CallbackInfo& info) {
+  return AddressOf(info.Env(), "getsockname", Fd(info.Env(), "getsockname"), sr_getsockname);
+}
+
 Napi::Value Handle::JS_getpeername(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getpeername(Fd(env, "getpeername"), reinterpret_cast<sockaddr*>(&ss), &len) < 0)
-    ThrowSys(env, "getpeername", errno);
-  return MakeAddress(env, reinterpret_cast<sockaddr*>(&ss), len);
+  return AddressOf(info.Env(), "getpeername", Fd(info.Env(), "getpeername"), sr_getpeername);
 }
 
 // dup() -> id: a new socket on a duplicate descriptor (close-on-exec), with the same timeout.
 Napi::Value Handle::JS_dup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = fcntl(Fd(env, "dup"), F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) ThrowSys(env, "dup", errno);
+  int fd = sr_dup(Fd(env, "dup"));
+  if (fd < 0) ThrowSys(env, "dup", -fd);
   uint32_t copy = Adopt(env, fd, family_, type_, proto_);
   Data(env)->handles.Find(copy)->timeout_ = timeout_;
   return Napi::Number::New(env, copy);
