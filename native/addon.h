@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "checks.h"
 #include "sys.h"
 
 namespace sr {
@@ -60,11 +61,7 @@ class HandleTable {
   // Takes `h` and returns its new id; throws std::length_error when every slot is taken.
   uint32_t Add(std::unique_ptr<Handle> h);
   // The Handle of `id`, or a closed Handle when there is none.
-  Handle* Find(uint32_t id) const {
-    uint32_t slot = id & kSlotMask;
-    if (slot < slots_.size() && slots_[slot].gen == id >> kSlotBits && slots_[slot].handle) return slots_[slot].handle;
-    return Closed(id);
-  }
+  inline Handle* Find(uint32_t id) const;  // below Handle, whose id it checks
   // Forgets `h` (a Handle of this table): its id finds nothing from now on.
   void Remove(Handle* h);
   size_t Slots() const { return slots_.size(); }  // the most sockets ever open at once
@@ -74,6 +71,7 @@ class HandleTable {
 
  private:
   static constexpr uint32_t kMaxClosedFamily = 255;  // AF_MAX is below 64 on every platform
+  static constexpr uint32_t kMaxGen = 0xffffffffu >> kSlotBits;
 
   struct Slot {
     Handle* handle;  // owned; nullptr while the slot is free
@@ -81,9 +79,13 @@ class HandleTable {
   };
   // A closed Handle of the family a ClosedId() names, or of none; made on first use.
   Handle* Closed(uint32_t id) const;
+  // The invariants (SR_ASSERT, checks.h) after `slot` changed, and now and then of every slot.
+  void Check(uint32_t slot);
+  void CheckAll() const;
 
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
+  size_t changes_ = 0;                                   // since CheckAll() last ran
   mutable std::vector<std::unique_ptr<Handle>> closed_;  // by family
 };
 
@@ -262,6 +264,7 @@ class Handle {
   };
   void OutboxAdvance(size_t n);
   void OutboxClear();
+  void OutboxCheck() const;  // the queue's invariants (SR_ASSERT, checks.h)
 
   uint32_t id_ = HandleTable::kNone;
   int fd_ = -1;
@@ -276,5 +279,14 @@ class Handle {
   size_t head_off_ = 0;  // bytes of queue_[head_] already written
   size_t pending_ = 0;
 };
+
+Handle* HandleTable::Find(uint32_t id) const {
+  uint32_t slot = id & kSlotMask;
+  if (slot < slots_.size() && slots_[slot].gen == id >> kSlotBits && slots_[slot].handle) {
+    SR_ASSERT(slots_[slot].handle->id_ == id);
+    return slots_[slot].handle;
+  }
+  return Closed(id);
+}
 
 }  // namespace sr

@@ -23,6 +23,7 @@ uint32_t HandleTable::Add(std::unique_ptr<Handle> h) {
   if (!free_.empty()) {
     slot = free_.back();
     free_.pop_back();
+    SR_ASSERT(slots_[slot].handle == nullptr);
   } else {
     if (slots_.size() > kSlotMask) throw std::length_error("every handle slot is taken");
     slot = static_cast<uint32_t>(slots_.size());
@@ -30,17 +31,54 @@ uint32_t HandleTable::Add(std::unique_ptr<Handle> h) {
   }
   h->id_ = slots_[slot].gen << kSlotBits | slot;
   slots_[slot].handle = h.release();
+  Check(slot);
+  SR_ASSERT(Find(slots_[slot].handle->id_) == slots_[slot].handle);
   return slots_[slot].handle->id_;
 }
 
 void HandleTable::Remove(Handle* h) {
-  Slot& slot = slots_[h->id_ & kSlotMask];
+  uint32_t at = h->id_ & kSlotMask;
+  SR_ASSERT(h->id_ != kNone && at < slots_.size() && slots_[at].handle == h);
+  Slot& slot = slots_[at];
+  uint32_t old = h->id_;
   slot.handle = nullptr;
-  slot.gen = (slot.gen + 1) & (0xffffffffu >> kSlotBits);  // the old id finds nothing now
-  if (slot.gen == 0) slot.gen = 1;                         // and kNone is never issued
-  free_.push_back(h->id_ & kSlotMask);
+  slot.gen = (slot.gen + 1) & kMaxGen;  // the old id finds nothing now
+  if (slot.gen == 0) slot.gen = 1;      // and kNone is never issued
+  free_.push_back(at);
   h->id_ = kNone;
   h->gone_ = true;
+  Check(at);
+  SR_ASSERT(slot.gen != old >> kSlotBits);  // so the old id finds nothing
+}
+
+// What makes an id safe to hold in JS: a slot holds a Handle exactly when it is not on the free
+// list, a Handle's id names its slot under the slot's current generation, and no generation is 0,
+// so no issued id is kNone or a ClosedId(). One slot is checked at each change, the whole table
+// once per Slots() changes: checking stays O(1) a change however large the table grows.
+void HandleTable::Check(uint32_t slot) {
+  if (!kChecks) return;
+  const Slot& s = slots_[slot];
+  SR_ASSERT(s.gen != 0 && s.gen <= kMaxGen);
+  SR_ASSERT(s.handle == nullptr || (s.handle->id_ == (s.gen << kSlotBits | slot) && !s.handle->gone_));
+  SR_ASSERT(free_.size() <= slots_.size());
+  if (++changes_ >= slots_.size()) {
+    changes_ = 0;
+    CheckAll();
+  }
+}
+
+void HandleTable::CheckAll() const {
+  std::vector<bool> is_free(slots_.size());
+  for (uint32_t slot : free_) {
+    SR_ASSERT(slot < slots_.size() && !is_free[slot]);  // each free slot listed once
+    is_free[slot] = true;
+  }
+  for (size_t i = 0; i < slots_.size(); i++) {
+    const Slot& s = slots_[i];
+    SR_ASSERT((s.handle == nullptr) == is_free[i]);
+    SR_ASSERT(s.gen != 0 && s.gen <= kMaxGen);
+    SR_ASSERT(s.handle == nullptr || s.handle->id_ == (s.gen << kSlotBits | static_cast<uint32_t>(i)));
+  }
 }
 
 Handle* HandleTable::Closed(uint32_t id) const {
@@ -72,6 +110,7 @@ Napi::Value Handle::ById(const Napi::CallbackInfo& info) {
   struct Done {
     Handle* h;
     ~Done() {
+      SR_ASSERT(h->calls_ > 0);
       if (--h->calls_ == 0 && h->gone_) delete h;
     }
   } done{h};
@@ -248,6 +287,7 @@ void Handle::Release(Napi::Env env) {
 }
 
 void Handle::Discard(Napi::Env env) {
+  SR_ASSERT(calls_ == 0);  // a call still running on it would return into freed memory
   int fd = fd_;
   Release(env);
   if (fd >= 0 && !DeferClose(env, fd)) sr_close(fd);
