@@ -247,6 +247,8 @@ class Handle {
   template <typename Op>
   ssize_t Call(Napi::Env env, const char* syscall, short events, Op op, double deadline);
   double Deadline() const;  // absolute monotonic seconds for this call, or -1 for none
+  // connect() and connect_ex() to the address in info[1]: 0 or an errno (socket.cc).
+  int ConnectTo(const Napi::CallbackInfo& info, const char* syscall, sockaddr_storage* ss, socklen_t* len);
   // Leaves the table: the descriptor is forgotten (closed or not by the caller), the queue freed.
   void Release(Napi::Env env);
   // Closes the descriptor, leaves the table and frees this Handle, on which no call is running.

@@ -479,25 +479,26 @@ int DoConnect(Napi::Env env, int fd, double timeout, const sockaddr* sa, socklen
 
 }  // namespace
 
-Napi::Value Handle::JS_connect(const Napi::CallbackInfo& info) {
+// connect() and connect_ex(): 0 or an errno, the address read into `ss` for the message.
+int Handle::ConnectTo(const Napi::CallbackInfo& info, const char* syscall, sockaddr_storage* ss, socklen_t* len) {
   Napi::Env env = info.Env();
+  ParseAddress(env, Family(env, syscall), info[1], ss, len);  // may run JS: before Fd(), as in bind()
+  int fd = Fd(env, syscall);
+  return DoConnect(env, fd, timeout_, reinterpret_cast<sockaddr*>(ss), *len);
+}
+
+Napi::Value Handle::JS_connect(const Napi::CallbackInfo& info) {
   sockaddr_storage ss;
   socklen_t len;
-  ParseAddress(env, Family(env, "connect"), info[1], &ss, &len);  // may run JS: before Fd(), as in bind()
-  int fd = Fd(env, "connect");
-  const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
-  int err = DoConnect(env, fd, timeout_, sa, len);
-  if (err != 0) ThrowSys(env, "connect", err, FormatAddress(sa, len));
-  return env.Undefined();
+  int err = ConnectTo(info, "connect", &ss, &len);
+  if (err != 0) ThrowSys(info.Env(), "connect", err, FormatAddress(reinterpret_cast<sockaddr*>(&ss), len));
+  return info.Env().Undefined();
 }
 
 Napi::Value Handle::JS_connect_ex(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   sockaddr_storage ss;
   socklen_t len;
-  ParseAddress(env, Family(env, "connect_ex"), info[1], &ss, &len);  // may run JS: before Fd(), as in bind()
-  int fd = Fd(env, "connect_ex");
-  return Napi::Number::New(env, DoConnect(env, fd, timeout_, reinterpret_cast<sockaddr*>(&ss), len));
+  return Napi::Number::New(info.Env(), ConnectTo(info, "connect_ex", &ss, &len));
 }
 
 namespace {
