@@ -1,5 +1,6 @@
-// Declarations shared by the addon's files: the per-environment data, the Handle class (one open
-// socket and its outbound queue), the error path and the argument checks.
+// Declarations shared by the addon's N-API files: the per-environment data, the table of open
+// sockets and the Handle class (one open socket and its outbound queue), the error path and the
+// argument checks. The system calls are below them all, in sys.h, which knows nothing of N-API.
 #pragma once
 
 #include <napi.h>
