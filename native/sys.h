@@ -3,6 +3,8 @@
 // a result >= 0, or -errno. Calls that can block return -EINTR too: whether to retry it (PEP 475)
 // or to end the call for a caught signal is their caller's to decide (interrupt.h, call.h).
 // Descriptors made here are close-on-exec, so that a child process never inherits a socket.
+// Library calls that are no system call of their own stay with their callers: getaddrinfo(), the
+// resolver, in address.cc (its errors are EAI_* codes, not errnos); pthread_self() in signals.cc.
 #pragma once
 
 #include <poll.h>
