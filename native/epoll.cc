@@ -3,7 +3,7 @@
 // Python's select.epoll object; EpollSelector (src/selectors.ts) keeps the keys. Linux only:
 // elsewhere this file exports nothing, and DefaultSelector is PollSelector.
 //
-// Shaped as poll.cc is, and as Redis's ae_*.c backends are: the state, the system calls, then
+// Shaped as poll.cc is, and as Redis's ae_*.c backends are: the state, the system call, then
 // register/modify/unregister/poll, then the async wait. The loop around the wait, its retries and
 // the signal pipe are the one interruptible wait's (interrupt.h).
 #include "interrupt.h"
@@ -21,14 +21,14 @@ namespace sr {
 
 namespace {
 
-// ---- the system calls -------------------------------------------------------------------------
+// ---- the system call ---------------------------------------------------------------------------
 
-// One epoll_wait() until `deadline` (monotonic seconds; < 0 for none, 0 not to wait): the number
-// of events, or -errno. With `wake` >= 0 (the signal pipe, which cannot join the interest list: a
-// wait on another thread would see it too), it waits in poll() on the epoll descriptor, readable
-// when events are ready, beside the pipe, then collects the events without waiting; 0 then may
-// also mean that another waiter took them first.
-int sr_epoll_wait(int epfd, epoll_event* events, int max, double deadline, int wake, bool* woken) {
+// One try: epoll_wait() until `deadline` (monotonic seconds; < 0 for none, 0 not to wait), the
+// number of events, or -errno. With `wake` >= 0 (the signal pipe, which cannot join the interest
+// list: a wait on another thread would see it too), it waits in poll() on the epoll descriptor,
+// readable when events are ready, beside the pipe, then collects the events without waiting; 0
+// then may also mean that another waiter took them first.
+int EpollOnce(int epfd, epoll_event* events, int max, double deadline, int wake, bool* woken) {
   if (wake >= 0) {
     pollfd pfd[2] = {{epfd, POLLIN, 0}, {wake, POLLIN, 0}};
     int r = sr_poll(pfd, 2, deadline);
@@ -37,15 +37,7 @@ int sr_epoll_wait(int epfd, epoll_event* events, int max, double deadline, int w
     if (pfd[0].revents == 0) return 0;
     deadline = 0;
   }
-  int r = epoll_wait(epfd, events, max, WaitMillis(deadline));
-  return r < 0 ? -errno : r;
-}
-
-int sr_epoll_ctl(int epfd, int op, int fd, uint32_t events) {
-  epoll_event ev = {};
-  ev.events = events;
-  ev.data.fd = fd;
-  return epoll_ctl(epfd, op, fd, &ev) < 0 ? -errno : 0;
+  return sr_epoll_wait(epfd, events, max, deadline);
 }
 
 // What the waits in progress need to know of the interest list (main thread only): which
@@ -75,7 +67,7 @@ class EpollWait : public AsyncWait {
  protected:
   int Wait(double deadline) override {
     int n = WaitLoop(deadline, [&](double until, int w, bool* woken) {
-      return sr_epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), until, w, woken);
+      return EpollOnce(epfd_, events_.data(), static_cast<int>(events_.size()), until, w, woken);
     });
     if (n > 0) events_.resize(static_cast<size_t>(n));
     if (n == 0) events_.clear();
@@ -119,8 +111,9 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   }
 
   explicit Epoll(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Epoll>(info), env_(info.Env()) {
-    epfd_ = epoll_create1(EPOLL_CLOEXEC);
-    if (epfd_ < 0) ThrowSys(info.Env(), "epoll_create1", errno);
+    int fd = sr_epoll_create();
+    if (fd < 0) ThrowSys(info.Env(), "epoll_create1", -fd);
+    epfd_ = fd;
     napi_add_env_cleanup_hook(env_, CleanupHook, this);
   }
 
@@ -167,7 +160,7 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
     int wake = timeout != 0 ? SignalWake(env, "epoll_wait") : -1;
     if (events_.size() < static_cast<size_t>(max)) events_.resize(static_cast<size_t>(max));
     int n = InterruptibleWait(env, "epoll_wait", wake, DeadlineAfter(timeout), [&](double until, int w, bool* woken) {
-      return sr_epoll_wait(epfd, events_.data(), max, until, w, woken);
+      return EpollOnce(epfd, events_.data(), max, until, w, woken);
     });
     if (n < 0) ThrowSys(env, "epoll_wait", -n);
     for (int i = 0; i < n; i++) {
