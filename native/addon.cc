@@ -176,6 +176,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   Handle::Init(env, exports);
   exports.Set("setup", Napi::Function::New(env, JS_setup, "setup"));
+  // Whether SR_ASSERT is compiled in (checks.h), so that a test can tell that the sanitizer build
+  // really checks the invariants, and that Release does not pay for them.
+  exports.Set("checksEnabled", Napi::Boolean::New(env, kChecks));
   ExportConstants(env, exports);
   ExportErrno(env, exports);
   InitAddress(env, exports);

@@ -1,18 +1,18 @@
-// Declarations shared by the addon's files: the per-environment data, the Handle class (one open
-// socket and its outbound queue), the error path and the argument checks.
+// Declarations shared by the addon's N-API files: the per-environment data, the table of open
+// sockets and the Handle class (one open socket and its outbound queue), the error path and the
+// argument checks. The system calls are below them all, in sys.h, which knows nothing of N-API.
 #pragma once
 
 #include <napi.h>
-
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "checks.h"
+#include "sys.h"
 
 namespace sr {
 
@@ -62,11 +62,7 @@ class HandleTable {
   // Takes `h` and returns its new id; throws std::length_error when every slot is taken.
   uint32_t Add(std::unique_ptr<Handle> h);
   // The Handle of `id`, or a closed Handle when there is none.
-  Handle* Find(uint32_t id) const {
-    uint32_t slot = id & kSlotMask;
-    if (slot < slots_.size() && slots_[slot].gen == id >> kSlotBits && slots_[slot].handle) return slots_[slot].handle;
-    return Closed(id);
-  }
+  inline Handle* Find(uint32_t id) const;  // below Handle, whose id it checks
   // Forgets `h` (a Handle of this table): its id finds nothing from now on.
   void Remove(Handle* h);
   size_t Slots() const { return slots_.size(); }  // the most sockets ever open at once
@@ -76,6 +72,7 @@ class HandleTable {
 
  private:
   static constexpr uint32_t kMaxClosedFamily = 255;  // AF_MAX is below 64 on every platform
+  static constexpr uint32_t kMaxGen = 0xffffffffu >> kSlotBits;
 
   struct Slot {
     Handle* handle;  // owned; nullptr while the slot is free
@@ -83,9 +80,13 @@ class HandleTable {
   };
   // A closed Handle of the family a ClosedId() names, or of none; made on first use.
   Handle* Closed(uint32_t id) const;
+  // The invariants (SR_ASSERT, checks.h) after `slot` changed, and now and then of every slot.
+  void Check(uint32_t slot);
+  void CheckAll() const;
 
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
+  size_t changes_ = 0;                                   // since CheckAll() last ran
   mutable std::vector<std::unique_ptr<Handle>> closed_;  // by family
 };
 
@@ -247,6 +248,8 @@ class Handle {
   template <typename Op>
   ssize_t Call(Napi::Env env, const char* syscall, short events, Op op, double deadline);
   double Deadline() const;  // absolute monotonic seconds for this call, or -1 for none
+  // connect() and connect_ex() to the address in info[1]: 0 or an errno (socket.cc).
+  int ConnectTo(const Napi::CallbackInfo& info, const char* syscall, sockaddr_storage* ss, socklen_t* len);
   // Leaves the table: the descriptor is forgotten (closed or not by the caller), the queue freed.
   void Release(Napi::Env env);
   // Closes the descriptor, leaves the table and frees this Handle, on which no call is running.
@@ -264,6 +267,7 @@ class Handle {
   };
   void OutboxAdvance(size_t n);
   void OutboxClear();
+  void OutboxCheck() const;  // the queue's invariants (SR_ASSERT, checks.h)
 
   uint32_t id_ = HandleTable::kNone;
   int fd_ = -1;
@@ -279,25 +283,13 @@ class Handle {
   size_t pending_ = 0;
 };
 
-// ---- sys.cc: the POSIX layer. Plain functions: results >= 0, or -errno. No N-API here. ---------
-double sr_now();  // CLOCK_MONOTONIC, seconds
-// The timeout for poll() and epoll_wait() that ends at `deadline` (monotonic seconds, < 0 for
-// none): -1 for none, else the milliseconds left rounded up, so that a wait never ends early and
-// never spins on 0 ms.
-int WaitMillis(double deadline);
-// One poll() of `fds` until `deadline` (monotonic seconds, < 0 for none, 0 not to wait): the
-// number ready, 0 when it timed out, or -errno, EINTR included (WaitLoop, interrupt.h, retries).
-int sr_poll(pollfd* fds, size_t n, double deadline);
-int sr_set_nonblocking(int fd, bool on);
-int sr_close(int fd);  // closes once; EINTR is not retried (the descriptor is gone on Linux)
-int sr_wake(int fd);   // one byte to a self-pipe's write end; a full pipe is already awake
-int sr_socket(int family, int type, int proto);
-// These four return -EINTR when a signal ends a blocking call: Handle::Call (call.h) retries it
-// unless a caught signal is pending.
-int sr_accept(int fd, sockaddr_storage* ss, socklen_t* len);
-ssize_t sr_send(int fd, const void* buf, size_t len, int flags);
-ssize_t sr_recv(int fd, void* buf, size_t len, int flags);
-ssize_t sr_sendmsg(int fd, const iovec* iov, int iovcnt, int flags);
-extern const int SR_MSG_NOSIGNAL;  // MSG_NOSIGNAL where it exists (Linux), else 0 (SO_NOSIGPIPE is set)
+Handle* HandleTable::Find(uint32_t id) const {
+  uint32_t slot = id & kSlotMask;
+  if (slot < slots_.size() && slots_[slot].gen == id >> kSlotBits && slots_[slot].handle) {
+    SR_ASSERT(slots_[slot].handle->id_ == id);
+    return slots_[slot].handle;
+  }
+  return Closed(id);
+}
 
 }  // namespace sr

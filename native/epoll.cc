@@ -3,7 +3,7 @@
 // Python's select.epoll object; EpollSelector (src/selectors.ts) keeps the keys. Linux only:
 // elsewhere this file exports nothing, and DefaultSelector is PollSelector.
 //
-// Shaped as poll.cc is, and as Redis's ae_*.c backends are: the state, the system calls, then
+// Shaped as poll.cc is, and as Redis's ae_*.c backends are: the state, the system call, then
 // register/modify/unregister/poll, then the async wait. The loop around the wait, its retries and
 // the signal pipe are the one interruptible wait's (interrupt.h).
 #include "interrupt.h"
@@ -12,7 +12,6 @@
 #ifdef __linux__
 
 #include <errno.h>
-#include <poll.h>
 #include <sys/epoll.h>
 
 #include <unordered_set>
@@ -21,20 +20,20 @@ namespace sr {
 
 namespace {
 
-// ---- the system calls -------------------------------------------------------------------------
+// ---- the system call ---------------------------------------------------------------------------
 
 // What the signal pipe's registration carries instead of a descriptor: high bits no descriptor's
 // data (the low 32 bits, data.fd) ever has, so that no registered descriptor is mistaken for it.
 constexpr uint64_t kWakeTag = uint64_t{1} << 32;
 
-// One epoll_wait() until `deadline` (monotonic seconds; < 0 for none, 0 not to wait): the number
-// of events, or -errno. The signal pipe, when it is in the interest list (see Epoll::WatchWake),
-// is taken out of the answer and reported in `woken`; every waiter sees it, so a wait that does
-// not watch it (`woken` nullptr: a wait thread) only drops it. 0 may then mean nothing else was
-// ready.
-int sr_epoll_wait(int epfd, epoll_event* events, int max, double deadline, bool* woken) {
-  int r = epoll_wait(epfd, events, max, WaitMillis(deadline));
-  if (r < 0) return -errno;
+// One try: epoll_wait() until `deadline` (monotonic seconds; < 0 for none, 0 not to wait), the
+// number of events, or -errno. The signal pipe, when it is in the interest list (see
+// Epoll::WatchWake), is taken out of the answer and reported in `woken`; every waiter sees it, so
+// a wait that does not watch it (`woken` nullptr: a wait thread) only drops it. 0 may then mean
+// that nothing else was ready.
+int EpollOnce(int epfd, epoll_event* events, int max, double deadline, bool* woken) {
+  int r = sr_epoll_wait(epfd, events, max, deadline);
+  if (r < 0) return r;
   int n = 0;
   for (int i = 0; i < r; i++) {
     if (events[i].data.u64 & kWakeTag) {
@@ -44,13 +43,6 @@ int sr_epoll_wait(int epfd, epoll_event* events, int max, double deadline, bool*
     events[n++] = events[i];
   }
   return n;
-}
-
-int sr_epoll_ctl(int epfd, int op, int fd, uint32_t events) {
-  epoll_event ev = {};
-  ev.events = events;
-  ev.data.fd = fd;
-  return epoll_ctl(epfd, op, fd, &ev) < 0 ? -errno : 0;
 }
 
 // What the waits in progress need to know of the interest list (main thread only): which
@@ -82,7 +74,7 @@ class EpollWait : public AsyncWait {
     int n = WaitLoop(deadline, [&](double until, int w, bool* woken) {
       (void)w;  // -1 here: a wait thread watches no signal pipe
       (void)woken;
-      return sr_epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), until, nullptr);
+      return EpollOnce(epfd_, events_.data(), static_cast<int>(events_.size()), until, nullptr);
     });
     if (n > 0) events_.resize(static_cast<size_t>(n));
     if (n == 0) events_.clear();
@@ -126,8 +118,9 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   }
 
   explicit Epoll(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Epoll>(info), env_(info.Env()) {
-    epfd_ = epoll_create1(EPOLL_CLOEXEC);
-    if (epfd_ < 0) ThrowSys(info.Env(), "epoll_create1", errno);
+    int fd = sr_epoll_create();
+    if (fd < 0) ThrowSys(info.Env(), "epoll_create1", -fd);
+    epfd_ = fd;
     napi_add_env_cleanup_hook(env_, CleanupHook, this);
   }
 
@@ -176,7 +169,7 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
     if (events_.size() < static_cast<size_t>(max)) events_.resize(static_cast<size_t>(max));
     int n = InterruptibleWait(env, "epoll_wait", wake, DeadlineAfter(timeout), [&](double until, int w, bool* woken) {
       (void)w;  // in the interest list (WatchWake), reported through `woken`
-      return sr_epoll_wait(epfd, events_.data(), max, until, woken);
+      return EpollOnce(epfd, events_.data(), max, until, woken);
     });
     if (n < 0) ThrowSys(env, "epoll_wait", -n);
     for (int i = 0; i < n; i++) {
@@ -205,17 +198,14 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
 
   // The signal pipe joins the interest list once, so that a wait on the main thread is one
   // epoll_wait() rather than a poll() beside the pipe and then epoll_wait(). Edge-triggered: a
-  // wait thread on this epoll sees it too and only drops it (sr_epoll_wait), and a level-triggered
+  // wait thread on this epoll sees it too and only drops it (EpollOnce), and a level-triggered
   // pipe that nobody drains would wake it over and over. An edge taken by a wait thread is not
   // lost: the caught signal's flag stays set, and SignalWake() ends the next wait before it starts.
   // The pipe lives as long as the process (signals.cc), so its registration never goes stale.
   void WatchWake(Napi::Env env, int epfd, int wake) {
     if (wake_ == wake) return;
-    epoll_event ev = {};
-    ev.events = EPOLLIN | EPOLLET;
-    ev.data.u64 = kWakeTag | static_cast<uint32_t>(wake);
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, wake, &ev) < 0)
-      ThrowSys(env, "epoll_ctl", errno, "EPOLL_CTL_ADD of the signal pipe");
+    int r = sr_epoll_ctl_data(epfd, EPOLL_CTL_ADD, wake, EPOLLIN | EPOLLET, kWakeTag | static_cast<uint32_t>(wake));
+    if (r < 0) ThrowSys(env, "epoll_ctl", -r, "EPOLL_CTL_ADD of the signal pipe");
     wake_ = wake;
   }
 

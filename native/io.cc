@@ -113,13 +113,7 @@ Napi::Value Handle::JS_sendto(const Napi::CallbackInfo& info) {
   int fd = Fd(env, "sendto");
   const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
   ssize_t n = Call(
-      env, "sendto", POLLOUT,
-      [&](bool dw) -> ssize_t {
-        ssize_t r;
-        do r = sendto(fd, b.data, b.len, flags | DontWait(dw) | SR_MSG_NOSIGNAL, sa, len);
-        while (r < 0 && errno == EINTR);
-        return r < 0 ? -errno : r;
-      },
+      env, "sendto", POLLOUT, [&](bool dw) { return sr_sendto(fd, b.data, b.len, flags | DontWait(dw), sa, len); },
       Deadline());
   if (n < 0) ThrowSys(env, "sendto", static_cast<int>(-n), FormatAddress(sa, len));
   return Napi::Number::New(env, static_cast<double>(n));
@@ -185,15 +179,7 @@ Napi::Value Handle::JS_recvfrom(const Napi::CallbackInfo& info) {
   socklen_t len = 0;
   ssize_t n = Call(
       env, "recvfrom", ReadEvents(flags),
-      [&](bool dw) -> ssize_t {
-        ssize_t r;
-        do {
-          len = sizeof ss;
-          r = recvfrom(fd, buf, bufsize, flags | DontWait(dw), reinterpret_cast<sockaddr*>(&ss), &len);
-        } while (r < 0 && errno == EINTR);
-        return r < 0 ? -errno : r;
-      },
-      Deadline());
+      [&](bool dw) { return sr_recvfrom(fd, buf, bufsize, flags | DontWait(dw), &ss, &len); }, Deadline());
   if (n < 0) ThrowSys(env, "recvfrom", static_cast<int>(-n));
   Napi::Array result = Napi::Array::New(env, 2);
   result.Set(0u, Napi::Buffer<char>::Copy(env, buf, Written(n, bufsize)));
@@ -206,7 +192,8 @@ Napi::Value Handle::JS_shutdown(const Napi::CallbackInfo& info) {
   int how = static_cast<int>(ArgInt(info[1], "how", INT32_MIN, INT32_MAX));
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
     throw Napi::RangeError::New(env, "Expected how to be SHUT_RD, SHUT_WR or SHUT_RDWR");
-  if (shutdown(Fd(env, "shutdown"), how) < 0) ThrowSys(env, "shutdown", errno);
+  int r = sr_shutdown(Fd(env, "shutdown"), how);
+  if (r < 0) ThrowSys(env, "shutdown", -r);
   return env.Undefined();
 }
 

@@ -39,6 +39,7 @@ Napi::Value Handle::JS_outboxPut(const Napi::CallbackInfo& info) {
       memcpy(tail.data.get() + tail.len, b.data, b.len);
       tail.len += b.len;
       pending_ += b.len;
+      OutboxCheck();
       return Napi::Number::New(env, static_cast<double>(pending_));
     }
   }
@@ -53,6 +54,7 @@ Napi::Value Handle::JS_outboxPut(const Napi::CallbackInfo& info) {
   c.len = b.len;
   queue_.push_back(std::move(c));
   pending_ += b.len;
+  OutboxCheck();
   return Napi::Number::New(env, static_cast<double>(pending_));
 }
 
@@ -62,6 +64,7 @@ void Handle::OutboxAdvance(size_t n) {
     size_t left = queue_[head_].len - head_off_;
     if (n < left) {
       head_off_ += n;
+      OutboxCheck();
       return;
     }
     n -= left;
@@ -77,6 +80,38 @@ void Handle::OutboxAdvance(size_t n) {
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
   }
+  OutboxCheck();
+}
+
+// The queue's invariants: pending_ is the sum of the bytes not yet written, from head_off_ into
+// the head chunk on; the head's offset lies inside it; an empty queue has nothing pending and no
+// head; a written chunk has been freed; on a message socket every chunk is one whole message,
+// never shared with another and never written in part. The sum walks the queue, so it runs when
+// few chunks are left and at each power-of-two count of a long backlog: checking stays linear in
+// the puts, not quadratic.
+void Handle::OutboxCheck() const {
+  if (!kChecks) return;
+  if (queue_.empty()) {
+    SR_ASSERT(pending_ == 0 && head_ == 0 && head_off_ == 0);
+    return;
+  }
+  SR_ASSERT(head_ < queue_.size());  // a queue written out is emptied at once (OutboxAdvance)
+  SR_ASSERT(head_off_ < queue_[head_].len);
+  SR_ASSERT(!Messages() || head_off_ == 0);
+  size_t left = queue_.size() - head_;
+  if (left > kMaxIov && (left & (left - 1)) != 0) return;
+  size_t sum = 0;
+  for (size_t i = 0; i < queue_.size(); i++) {
+    const Chunk& c = queue_[i];
+    if (i < head_) {
+      SR_ASSERT(!c.data);
+      continue;
+    }
+    SR_ASSERT(c.data && c.len > 0 && c.len <= c.cap);  // an empty put() queues no chunk
+    SR_ASSERT(!Messages() || c.len == c.cap);          // one message, alone in its chunk
+    sum += c.len;
+  }
+  SR_ASSERT(sum - head_off_ == pending_);
 }
 
 // flush(id) -> bytes still queued. Never waits on a socket with a timeout: one that would block
@@ -123,6 +158,7 @@ Napi::Value Handle::JS_outboxPending(const Napi::CallbackInfo& info) {
 void Handle::OutboxClear() {
   std::vector<Chunk>().swap(queue_);  // frees the memory too; clear() would keep it
   head_ = head_off_ = pending_ = 0;
+  OutboxCheck();
 }
 
 Napi::Value Handle::JS_outboxClear(const Napi::CallbackInfo& info) {

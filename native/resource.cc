@@ -1,7 +1,6 @@
 // getrlimit()/setrlimit(), as Python's resource module has them. Node has no way to raise the
 // open-file limit, and a server holding 10,000 connections needs more than the usual soft limit
 // of 1024 descriptors. A limit of RLIM_INFINITY is Infinity in JS; any other fits a double.
-#include <errno.h>
 #include <sys/resource.h>
 
 #include <cmath>
@@ -28,7 +27,8 @@ Napi::Value JS_getrlimit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int resource = static_cast<int>(ArgInt(info[0], "resource", 0, INT32_MAX));
   rlimit rl;
-  if (getrlimit(resource, &rl) < 0) ThrowSys(env, "getrlimit", errno);
+  int r = sr_getrlimit(resource, &rl);
+  if (r < 0) ThrowSys(env, "getrlimit", -r);
   Napi::Array limits = Napi::Array::New(env, 2);
   limits.Set(0u, Limit(env, rl.rlim_cur));
   limits.Set(1u, Limit(env, rl.rlim_max));
@@ -43,7 +43,8 @@ Napi::Value JS_setrlimit(const Napi::CallbackInfo& info) {
   rlimit rl;
   rl.rlim_cur = ArgLimit(info[1], "soft");
   rl.rlim_max = ArgLimit(info[2], "hard");
-  if (setrlimit(resource, &rl) < 0) ThrowSys(env, "setrlimit", errno);
+  int r = sr_setrlimit(resource, &rl);
+  if (r < 0) ThrowSys(env, "setrlimit", -r);
   return env.Undefined();
 }
 

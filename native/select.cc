@@ -2,11 +2,9 @@
 // one Int32Array and reads the answer from a Uint8Array it keeps, so a call allocates nothing.
 // selectAsync() is the same wait on a worker thread (wait.h); it copies what it is given.
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/select.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "interrupt.h"
 #include "wait.h"
@@ -71,16 +69,6 @@ int FillSets(const int32_t* fds, const size_t counts[3], fd_set sets[3]) {
   return maxfd;
 }
 
-// select()'s timeval for what is left until `deadline`, or nullptr for none.
-timeval* TimeLeft(double deadline, timeval* tv) {
-  if (deadline < 0) return nullptr;
-  double left = std::max(0.0, deadline - sr_now());
-  if (left > 1e8) left = 1e8;  // timeval's range; over three years is "a long time" enough
-  tv->tv_sec = static_cast<time_t>(left);
-  tv->tv_usec = static_cast<suseconds_t>((left - static_cast<double>(tv->tv_sec)) * 1e6);
-  return tv;
-}
-
 // The system call: one select() over copies of `sets` (it overwrites them with the answer, so
 // each try starts from a copy), the answer in `out`. `wake`, when >= 0 and below FD_SETSIZE, is
 // watched in the read set too and left out of the answer and the count.
@@ -88,12 +76,10 @@ int SelectOnce(const fd_set sets[3], int maxfd, fd_set out[3], double deadline, 
   for (int l = 0; l < 3; l++) out[l] = sets[l];
   if (wake >= FD_SETSIZE) wake = -1;  // a signal still ends the wait, by EINTR
   if (wake >= 0) FD_SET(wake, &out[0]);
-  timeval tv;
-  int n = select(std::max(maxfd, wake) + 1, &out[0], &out[1], &out[2], TimeLeft(deadline, &tv));
+  int n = sr_select(std::max(maxfd, wake) + 1, &out[0], &out[1], &out[2], deadline);
   if (n < 0) {
-    int err = errno;
     for (int l = 0; l < 3; l++) FD_ZERO(&out[l]);  // unspecified after an error: an empty answer
-    return -err;
+    return n;
   }
   if (wake >= 0 && FD_ISSET(wake, &out[0])) {
     FD_CLR(wake, &out[0]);
@@ -120,7 +106,7 @@ size_t ReadyOf(const int32_t* fds, const size_t counts[3], const fd_set out[3], 
 // The entry of `fds` that is not an open descriptor, after select() failed with EBADF, or -1.
 int BadEntry(const int32_t* fds, size_t total) {
   for (size_t i = 0; i < total; i++)
-    if (fcntl(fds[i], F_GETFD) < 0) return static_cast<int>(i);
+    if (sr_get_flags(fds[i]) < 0) return static_cast<int>(i);
   return -1;
 }
 

@@ -7,13 +7,8 @@
 //
 // Signal dispositions are process-wide, so this is the addon's one piece of global state.
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <unistd.h>
-#ifdef __linux__
-#include <sys/syscall.h>
-#endif
 
 #include <string>
 #include <vector>
@@ -29,9 +24,7 @@ volatile sig_atomic_t pending_signal = 0;
 bool caught[NSIG];
 struct sigaction replaced[NSIG];  // what interrupt_on() took each caught signal from
 pthread_t main_thread;            // the one thread whose blocking calls a caught signal must end
-#ifdef __linux__
-pid_t main_tid;  // the same thread for tgkill(), a plain system call, safe in a handler
-#endif
+long main_tid;                    // the same thread as the kernel numbers it (sr_thread_kill)
 
 // Takes the signal over, as Python's signal.signal() does, and does not chain to the handler it
 // replaces: Node's own SIGINT/SIGTERM handler re-raises the signal to terminate, which would
@@ -44,19 +37,15 @@ pid_t main_tid;  // the same thread for tgkill(), a plain system call, safe in a
 void OnSignal(int signo) {
   int saved = errno;
   if (!pthread_equal(pthread_self(), main_thread)) {
-#ifdef __linux__
-    syscall(SYS_tgkill, getpid(), main_tid, signo);
-#else
-    pthread_kill(main_thread, signo);
-#endif
+    sr_thread_kill(main_thread, main_tid, signo);  // async-signal-safe (sys.cc)
     errno = saved;
     return;
   }
   pending_signal = signo;
   char byte = static_cast<char>(signo);
-  // A full pipe already means "woken"; the byte's loss does not matter.
-  ssize_t ignored = write(wake_pipe[1], &byte, 1);
-  (void)ignored;
+  // A full pipe already means "woken"; the byte's loss does not matter. sr_write() is write(2)
+  // and a read of errno, async-signal-safe (sys.cc), and errno is restored just below.
+  sr_write(wake_pipe[1], &byte, 1);
   errno = saved;
 }
 
@@ -94,20 +83,7 @@ bool IsOurs(const struct sigaction& sa) {
 }
 
 int MakeWakePipe() {
-  if (wake_pipe[0] >= 0) return 0;
-  int fds[2];
-  if (pipe(fds) < 0) return -errno;
-  for (int fd : fds) {
-    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || sr_set_nonblocking(fd, true) < 0) {
-      int err = errno;
-      close(fds[0]);
-      close(fds[1]);
-      return -err;
-    }
-  }
-  wake_pipe[0] = fds[0];
-  wake_pipe[1] = fds[1];
-  return 0;
+  return wake_pipe[0] >= 0 ? 0 : sr_pipe(wake_pipe);
 }
 
 // The signal numbers of info[0], an array, each checked before anything is changed, so that a
@@ -142,16 +118,15 @@ Napi::Value JS_interrupt_on(const Napi::CallbackInfo& info) {
   int err = MakeWakePipe();
   if (err < 0) ThrowSys(env, "pipe", -err);
   main_thread = pthread_self();  // Data(env)->interruptible: this is the main thread
-#ifdef __linux__
-  main_tid = static_cast<pid_t>(syscall(SYS_gettid));
-#endif
+  main_tid = sr_gettid();
   for (int signo : signos) {
     struct sigaction sa = {};
     sa.sa_handler = OnSignal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;  // no SA_RESTART: a blocking call on this thread must see EINTR
     struct sigaction old;
-    if (sigaction(signo, &sa, &old) < 0) ThrowSys(env, "sigaction", errno);
+    int r = sr_sigaction(signo, &sa, &old);
+    if (r < 0) ThrowSys(env, "sigaction", -r);
     if (!IsOurs(old)) replaced[signo] = old;
     caught[signo] = true;
   }
@@ -171,8 +146,9 @@ Napi::Value JS_interrupt_off(const Napi::CallbackInfo& info) {
   for (int signo : signos) {
     if (!caught[signo]) continue;
     struct sigaction now;
-    if (sigaction(signo, nullptr, &now) < 0) ThrowSys(env, "sigaction", errno);
-    if (IsOurs(now) && sigaction(signo, &replaced[signo], nullptr) < 0) ThrowSys(env, "sigaction", errno);
+    int r = sr_sigaction(signo, nullptr, &now);
+    if (r >= 0 && IsOurs(now)) r = sr_sigaction(signo, &replaced[signo], nullptr);
+    if (r < 0) ThrowSys(env, "sigaction", -r);
     caught[signo] = false;
   }
   return env.Undefined();
@@ -189,7 +165,7 @@ int TakeSignal(bool woken) {
   // first, then read the flag: a signal landing in between keeps its flag for the next call.
   if (!woken && pending_signal == 0) return 0;
   char buf[64];
-  while (read(wake_pipe[0], buf, sizeof buf) > 0) {
+  while (sr_read(wake_pipe[0], buf, sizeof buf) > 0) {
   }
   int signo = pending_signal;
   pending_signal = 0;

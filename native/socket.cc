@@ -4,7 +4,6 @@
 // queue in outbox.cc.
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <stdexcept>
@@ -24,6 +23,7 @@ uint32_t HandleTable::Add(std::unique_ptr<Handle> h) {
   if (!free_.empty()) {
     slot = free_.back();
     free_.pop_back();
+    SR_ASSERT(slots_[slot].handle == nullptr);
   } else {
     if (slots_.size() > kSlotMask) throw std::length_error("every handle slot is taken");
     slot = static_cast<uint32_t>(slots_.size());
@@ -31,17 +31,54 @@ uint32_t HandleTable::Add(std::unique_ptr<Handle> h) {
   }
   h->id_ = slots_[slot].gen << kSlotBits | slot;
   slots_[slot].handle = h.release();
+  Check(slot);
+  SR_ASSERT(Find(slots_[slot].handle->id_) == slots_[slot].handle);
   return slots_[slot].handle->id_;
 }
 
 void HandleTable::Remove(Handle* h) {
-  Slot& slot = slots_[h->id_ & kSlotMask];
+  uint32_t at = h->id_ & kSlotMask;
+  SR_ASSERT(h->id_ != kNone && at < slots_.size() && slots_[at].handle == h);
+  Slot& slot = slots_[at];
+  uint32_t old = h->id_;
   slot.handle = nullptr;
-  slot.gen = (slot.gen + 1) & (0xffffffffu >> kSlotBits);  // the old id finds nothing now
-  if (slot.gen == 0) slot.gen = 1;                         // and kNone is never issued
-  free_.push_back(h->id_ & kSlotMask);
+  slot.gen = (slot.gen + 1) & kMaxGen;  // the old id finds nothing now
+  if (slot.gen == 0) slot.gen = 1;      // and kNone is never issued
+  free_.push_back(at);
   h->id_ = kNone;
   h->gone_ = true;
+  Check(at);
+  SR_ASSERT(slot.gen != old >> kSlotBits);  // so the old id finds nothing
+}
+
+// What makes an id safe to hold in JS: a slot holds a Handle exactly when it is not on the free
+// list, a Handle's id names its slot under the slot's current generation, and no generation is 0,
+// so no issued id is kNone or a ClosedId(). One slot is checked at each change, the whole table
+// once per Slots() changes: checking stays O(1) a change however large the table grows.
+void HandleTable::Check(uint32_t slot) {
+  if (!kChecks) return;
+  const Slot& s = slots_[slot];
+  SR_ASSERT(s.gen != 0 && s.gen <= kMaxGen);
+  SR_ASSERT(s.handle == nullptr || (s.handle->id_ == (s.gen << kSlotBits | slot) && !s.handle->gone_));
+  SR_ASSERT(free_.size() <= slots_.size());
+  if (++changes_ >= slots_.size()) {
+    changes_ = 0;
+    CheckAll();
+  }
+}
+
+void HandleTable::CheckAll() const {
+  std::vector<bool> is_free(slots_.size());
+  for (uint32_t slot : free_) {
+    SR_ASSERT(slot < slots_.size() && !is_free[slot]);  // each free slot listed once
+    is_free[slot] = true;
+  }
+  for (size_t i = 0; i < slots_.size(); i++) {
+    const Slot& s = slots_[i];
+    SR_ASSERT((s.handle == nullptr) == is_free[i]);
+    SR_ASSERT(s.gen != 0 && s.gen <= kMaxGen);
+    SR_ASSERT(s.handle == nullptr || s.handle->id_ == (s.gen << kSlotBits | static_cast<uint32_t>(i)));
+  }
 }
 
 Handle* HandleTable::Closed(uint32_t id) const {
@@ -73,6 +110,7 @@ Napi::Value Handle::ById(const Napi::CallbackInfo& info) {
   struct Done {
     Handle* h;
     ~Done() {
+      SR_ASSERT(h->calls_ > 0);
       if (--h->calls_ == 0 && h->gone_) delete h;
     }
   } done{h};
@@ -139,8 +177,8 @@ void Handle::Init(Napi::Env env, Napi::Object exports) {
 
 uint32_t Handle::Adopt(Napi::Env env, int fd, int family, int type, int proto, bool owned) {
   try {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0) ThrowSys(env, "fcntl", errno);
+    int fl = sr_get_flags(fd);
+    if (fl < 0) ThrowSys(env, "fcntl", -fl);
     auto h = std::make_unique<Handle>();
     h->fd_ = fd;
     h->family_ = family;
@@ -179,16 +217,19 @@ Napi::Value Handle::JS_open(const Napi::CallbackInfo& info) {
     if (fd < 0) ThrowSys(env, "socket", -fd);
     return Napi::Number::New(env, Adopt(env, fd, family, type, proto));
   }
-  if (fcntl(fileno, F_GETFL) < 0) ThrowSys(env, "socket", errno, "fileno " + std::to_string(fileno));
+  int fl = sr_get_flags(fileno);
+  if (fl < 0) ThrowSys(env, "socket", -fl, "fileno " + std::to_string(fileno));
   if (family < 0) {
     sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fileno, reinterpret_cast<sockaddr*>(&ss), &len) < 0) ThrowSys(env, "getsockname", errno);
+    socklen_t len;
+    int r = sr_getsockname(fileno, &ss, &len);
+    if (r < 0) ThrowSys(env, "getsockname", -r);
     family = ss.ss_family;
   }
   if (type < 0) {
     socklen_t len = sizeof type;
-    if (getsockopt(fileno, SOL_SOCKET, SO_TYPE, &type, &len) < 0) ThrowSys(env, "getsockopt", errno);
+    int r = sr_getsockopt(fileno, SOL_SOCKET, SO_TYPE, &type, &len);
+    if (r < 0) ThrowSys(env, "getsockopt", -r);
   }
   if (proto < 0) proto = 0;
   return Napi::Number::New(env, Adopt(env, fileno, family, type, proto, false));
@@ -201,11 +242,8 @@ Napi::Value Handle::JS_socketpair(const Napi::CallbackInfo& info) {
   int type = static_cast<int>(ArgIntOr(info, 1, "type", 0, INT32_MAX, SOCK_STREAM));
   int proto = static_cast<int>(ArgIntOr(info, 2, "proto", 0, INT32_MAX, 0));
   int fds[2];
-  int flags = 0;
-#ifdef SOCK_CLOEXEC
-  flags = SOCK_CLOEXEC;
-#endif
-  if (socketpair(family, type | flags, proto, fds) < 0) ThrowSys(env, "socketpair", errno);
+  int r = sr_socketpair(family, type, proto, fds);
+  if (r < 0) ThrowSys(env, "socketpair", -r);
   uint32_t first;
   try {
     first = Adopt(env, fds[0], family, type, proto);
@@ -249,6 +287,7 @@ void Handle::Release(Napi::Env env) {
 }
 
 void Handle::Discard(Napi::Env env) {
+  SR_ASSERT(calls_ == 0);  // a call still running on it would return into freed memory
   int fd = fd_;
   Release(env);
   if (fd >= 0 && !DeferClose(env, fd)) sr_close(fd);
@@ -337,15 +376,15 @@ Napi::Value Handle::JS_setsockopt(const Napi::CallbackInfo& info) {
   if (info[3].IsNumber() || info[3].IsBoolean()) {
     int value = info[3].IsBoolean() ? info[3].As<Napi::Boolean>().Value()
                                     : static_cast<int>(ArgInt(info[3], "value", INT32_MIN, INT32_MAX));
-    r = setsockopt(fd, level, name, &value, sizeof value);
+    r = sr_setsockopt(fd, level, name, &value, sizeof value);
   } else {
     // Python takes an int or bytes; a string is more likely a mistake than a struct.
     if (info[3].IsString()) throw Napi::TypeError::New(env, "Expected value to be an integer or a Uint8Array");
     Bytes value;
     ArgBytes(info[3], "value", &value);
-    r = setsockopt(fd, level, name, value.data, static_cast<socklen_t>(value.len));
+    r = sr_setsockopt(fd, level, name, value.data, static_cast<socklen_t>(value.len));
   }
-  if (r < 0) ThrowSys(env, "setsockopt", errno);
+  if (r < 0) ThrowSys(env, "setsockopt", -r);
   return env.Undefined();
 }
 
@@ -359,12 +398,14 @@ Napi::Value Handle::JS_getsockopt(const Napi::CallbackInfo& info) {
   if (buflen == 0) {
     int value = 0;
     socklen_t len = sizeof value;
-    if (getsockopt(fd, level, name, &value, &len) < 0) ThrowSys(env, "getsockopt", errno);
+    int r = sr_getsockopt(fd, level, name, &value, &len);
+    if (r < 0) ThrowSys(env, "getsockopt", -r);
     return Napi::Number::New(env, value);
   }
   char buf[1024];
   socklen_t len = static_cast<socklen_t>(buflen);
-  if (getsockopt(fd, level, name, buf, &len) < 0) ThrowSys(env, "getsockopt", errno);
+  int r = sr_getsockopt(fd, level, name, buf, &len);
+  if (r < 0) ThrowSys(env, "getsockopt", -r);
   return Napi::Buffer<char>::Copy(env, buf, len);
 }
 
@@ -376,15 +417,17 @@ Napi::Value Handle::JS_bind(const Napi::CallbackInfo& info) {
   // may then already belong to another one. The descriptor is read only after the last JS.
   ParseAddress(env, Family(env, "bind"), info[1], &ss, &len);
   int fd = Fd(env, "bind");
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0)
-    ThrowSys(env, "bind", errno, FormatAddress(reinterpret_cast<sockaddr*>(&ss), len));
+  const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
+  int r = sr_bind(fd, sa, len);
+  if (r < 0) ThrowSys(env, "bind", -r, FormatAddress(sa, len));
   return env.Undefined();
 }
 
 Napi::Value Handle::JS_listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int backlog = static_cast<int>(ArgIntOr(info, 1, "backlog", 0, INT32_MAX, 128));
-  if (listen(Fd(env, "listen"), backlog) < 0) ThrowSys(env, "listen", errno);
+  int r = sr_listen(Fd(env, "listen"), backlog);
+  if (r < 0) ThrowSys(env, "listen", -r);
   return env.Undefined();
 }
 
@@ -393,7 +436,7 @@ Napi::Value Handle::JS_accept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "accept");
   sockaddr_storage ss;
-  socklen_t len = sizeof ss;
+  socklen_t len;
   ssize_t r = Call(
       env, "accept", POLLIN, [&](bool) { return sr_accept(fd, &ss, &len); }, Deadline());
   if (r < 0) ThrowSys(env, "accept", static_cast<int>(-r));
@@ -415,11 +458,11 @@ namespace {
 int DoConnect(Napi::Env env, int fd, double timeout, const sockaddr* sa, socklen_t len) {
   int wake = timeout != 0 ? SignalWake(env, "connect") : -1;
   double deadline = timeout > 0 ? sr_now() + timeout : -1;
-  int err = connect(fd, sa, len) < 0 ? errno : 0;
+  int err = -sr_connect(fd, sa, len);
   bool again = false;
   while (err == EINTR) {
     RetryOrInterrupt(env, "connect", wake);
-    err = connect(fd, sa, len) < 0 ? errno : 0;
+    err = -sr_connect(fd, sa, len);
     again = true;
   }
   if (again && err == EISCONN) return 0;  // it completed in between
@@ -428,57 +471,62 @@ int DoConnect(Napi::Env env, int fd, double timeout, const sockaddr* sa, socklen
     if (r == 0) return ETIMEDOUT;
     if (r < 0) return -r;
     socklen_t size = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &size) < 0) return errno;
+    r = sr_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &size);
+    if (r < 0) return -r;
   }
   return err;
 }
 
 }  // namespace
 
-Napi::Value Handle::JS_connect(const Napi::CallbackInfo& info) {
+// connect() and connect_ex(): 0 or an errno, the address read into `ss` for the message.
+int Handle::ConnectTo(const Napi::CallbackInfo& info, const char* syscall, sockaddr_storage* ss, socklen_t* len) {
   Napi::Env env = info.Env();
+  ParseAddress(env, Family(env, syscall), info[1], ss, len);  // may run JS: before Fd(), as in bind()
+  int fd = Fd(env, syscall);
+  return DoConnect(env, fd, timeout_, reinterpret_cast<sockaddr*>(ss), *len);
+}
+
+Napi::Value Handle::JS_connect(const Napi::CallbackInfo& info) {
   sockaddr_storage ss;
   socklen_t len;
-  ParseAddress(env, Family(env, "connect"), info[1], &ss, &len);  // may run JS: before Fd(), as in bind()
-  int fd = Fd(env, "connect");
-  const sockaddr* sa = reinterpret_cast<sockaddr*>(&ss);
-  int err = DoConnect(env, fd, timeout_, sa, len);
-  if (err != 0) ThrowSys(env, "connect", err, FormatAddress(sa, len));
-  return env.Undefined();
+  int err = ConnectTo(info, "connect", &ss, &len);
+  if (err != 0) ThrowSys(info.Env(), "connect", err, FormatAddress(reinterpret_cast<sockaddr*>(&ss), len));
+  return info.Env().Undefined();
 }
 
 Napi::Value Handle::JS_connect_ex(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   sockaddr_storage ss;
   socklen_t len;
-  ParseAddress(env, Family(env, "connect_ex"), info[1], &ss, &len);  // may run JS: before Fd(), as in bind()
-  int fd = Fd(env, "connect_ex");
-  return Napi::Number::New(env, DoConnect(env, fd, timeout_, reinterpret_cast<sockaddr*>(&ss), len));
+  return Napi::Number::New(info.Env(), ConnectTo(info, "connect_ex", &ss, &len));
 }
 
-Napi::Value Handle::JS_getsockname(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+namespace {
+
+// The address getsockname() or getpeername() (`name`) reads from `fd`.
+Napi::Value AddressOf(Napi::Env env, const char* syscall, int fd, int (*name)(int, sockaddr_storage*, socklen_t*)) {
   sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getsockname(Fd(env, "getsockname"), reinterpret_cast<sockaddr*>(&ss), &len) < 0)
-    ThrowSys(env, "getsockname", errno);
+  socklen_t len;
+  int r = name(fd, &ss, &len);
+  if (r < 0) ThrowSys(env, syscall, -r);
   return MakeAddress(env, reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+}  // namespace
+
+Napi::Value Handle::JS_getsockname(const Napi::CallbackInfo& info) {
+  return AddressOf(info.Env(), "getsockname", Fd(info.Env(), "getsockname"), sr_getsockname);
 }
 
 Napi::Value Handle::JS_getpeername(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getpeername(Fd(env, "getpeername"), reinterpret_cast<sockaddr*>(&ss), &len) < 0)
-    ThrowSys(env, "getpeername", errno);
-  return MakeAddress(env, reinterpret_cast<sockaddr*>(&ss), len);
+  return AddressOf(info.Env(), "getpeername", Fd(info.Env(), "getpeername"), sr_getpeername);
 }
 
 // dup() -> id: a new socket on a duplicate descriptor (close-on-exec), with the same timeout.
 Napi::Value Handle::JS_dup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = fcntl(Fd(env, "dup"), F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) ThrowSys(env, "dup", errno);
+  int fd = sr_dup(Fd(env, "dup"));
+  if (fd < 0) ThrowSys(env, "dup", -fd);
   uint32_t copy = Adopt(env, fd, family_, type_, proto_);
   Data(env)->handles.Find(copy)->timeout_ = timeout_;
   return Napi::Number::New(env, copy);

@@ -44,9 +44,11 @@ try {
   fs.cpSync(root, work, { recursive: true, filter: copied });
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'), 'dir');
 
-  step(`building the addon with -fsanitize=address,undefined in ${work}`);
+  step(`building the addon with -fsanitize=address,undefined and SR_CHECKS in ${work}`);
   const flags = [
     '-fsanitize=address,undefined',
+    // The addon's own invariants too (SR_ASSERT, native/checks.h): a broken one aborts the run.
+    '-DSR_CHECKS',
     // Every finding stops the process: UBSan would otherwise print and carry on.
     '-fno-sanitize-recover=all',
     '-fno-omit-frame-pointer',

@@ -133,6 +133,8 @@ export interface Binding extends Constants, OptionalConstants, SocketCalls {
   /** An id no socket ever has: what a Socket holds once closed. */
   NO_SOCKET: number;
   setup(errorFactory: typeof makeError, isMainThread: boolean): void;
+  /** Whether the addon checks its own invariants (SR_ASSERT): debug and sanitizer builds only. */
+  checksEnabled: boolean;
   getaddrinfo(
     host: string | null,
     port: number | string | null,

@@ -2,7 +2,7 @@
  * `select-reactor echo-server`: reads the options and starts the loop they name. Without
  * --selector or --workers it is the classic select() loop (select-loop.ts); --selector runs the
  * selectors loop (selectors-loop.ts) on the backend named; --workers runs N processes of either
- * on one port (workers.ts); --ui adds the live view to the select() loop (live-view/).
+ * on one port (workers.ts); --ui adds the live view to either loop (live-view/).
  *
  *   select-reactor echo-server [--host localhost] [--port 10000] [--quiet] [--trace] [--ui PORT]
  *                              [--max-queue BYTES] [--selector select|poll|epoll] [--workers N]
@@ -50,19 +50,18 @@ export async function main(argv: string[]): Promise<number> {
     reusePort: values['reuse-port'] === true,
   };
   const backend = values.selector === undefined ? null : backendOf(String(values.selector));
-  if (values.ui !== undefined && (backend !== null || values.workers !== undefined)) {
-    throw new UsageError('--ui shows the select() loop of one process: not with --selector or --workers');
+  if (values.ui !== undefined && values.workers !== undefined) {
+    throw new UsageError('--ui shows the loop of one process: not with --workers');
   }
   if (values.workers !== undefined) return runWorkers(argv, host, port, workerCount(String(values.workers)));
 
   // A descriptor per client: as many as the hard limit allows (select() cannot use more than FD_SETSIZE).
   const limited = raiseOpenFileLimit(backend === null || backend === 'select' ? FD_SETSIZE : 10240);
   if (limited !== null) writeAll(2, `echo-server: ${limited}\n`);
-  if (backend !== null) return serveSelectors(host, port, { ...options, backend });
-
   // The view listens before the echo server does, so that a taken --ui port is an error first.
   const view = values.ui === undefined ? null : new LiveView(host, portOption('--ui', values.ui));
   try {
+    if (backend !== null) return serveSelectors(host, port, { ...options, backend, view });
     return serveSelect(host, port, { ...options, view });
   } finally {
     view?.close();

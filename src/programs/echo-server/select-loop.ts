@@ -79,7 +79,7 @@ export function serve(host: string, port: number, options: SelectLoopOptions): n
   // and returns only this loop's; the view shows what went in and what came back.
   const wait = view?.select ?? select;
   if (view) {
-    view.watch(server, peers);
+    view.watch(server, peers, options.maxQueue);
     sayer(2)('live view on http://%s:%s/', host, view.port);
   }
 

@@ -32,6 +32,8 @@ import {
   sayListening,
   type ServeOptions,
 } from './departures';
+import type { LiveView } from './live-view/view';
+import { SELECTOR_WORDS } from './live-view/lab';
 import { selectorLists, tracer } from './trace';
 
 const { EVENT_READ, EVENT_WRITE } = selectors;
@@ -55,13 +57,16 @@ export function isBackend(name: string): name is Backend {
 
 export interface SelectorsLoopOptions extends ServeOptions {
   backend: Backend;
+  /** --ui: the live view, whose sockets ride in this selector (see `wait` below), or null. */
+  view: LiveView | null;
 }
 
 /** Serves until SIGINT or SIGTERM (0), or says why it cannot listen (1). */
 export function serve(host: string, port: number, options: SelectorsLoopOptions): number {
-  const say = sayer(2, options.quiet);
+  const { view } = options;
+  const say = sayer(2, options.quiet, view?.log);
   // Conditions an operator must hear about (refused connections) are said even with --quiet.
-  const warn = sayer(2, false);
+  const warn = sayer(2, false, view?.log);
 
   // py: sel = getattr(selectors, backends[backend])()
   const sel: selectors.BaseSelector<Callback> = new backends[options.backend]();
@@ -96,6 +101,13 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
   };
   const backpressure = new Backpressure(options.maxQueue, say, peers, (s) => (sel.get_key(s).events & EVENT_READ) !== 0);
   const trace = options.trace ? tracer(server, peers) : null;
+  // --ui: the live view registers its own sockets in `sel`, serves them in this wait, and returns
+  // only this loop's events; paused, it waits there until a step.
+  const wait = view ? view.selectorWait(sel) : sel.select.bind(sel);
+  if (view) {
+    view.watch(server, peers, options.maxQueue, SELECTOR_WORDS);
+    sayer(2)('live view on http://%s:%s/', host, view.port);
+  }
 
   // py: def drop(s): forget a client everywhere and close it
   function drop(s: Socket): void {
@@ -199,7 +211,9 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
         drop(s);
       } else {
         // py: sel.modify(s, selectors.EVENT_WRITE, serve)  -- the peer is done sending: stop
-        // reading, deliver what is still queued, then close.
+        // reading, deliver what is still queued, then close. departs from Python: says so, as
+        // the select() loop does.
+        say('%s is done sending: %s bytes still queued for it', peers.get(s), s.outbox.pending);
         sel.modify(s, EVENT_WRITE, serveClient);
       }
     } else if (mask & EVENT_WRITE) {
@@ -219,7 +233,7 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
       const watched = trace ? [...(sel.get_map()?.values() ?? [])] : []; // --trace: what goes in
       // py: events = sel.select()
       // departs from Python: a timeout only while the listener is paused; null (block) otherwise.
-      const events = sel.select(guard.timeout());
+      const events = wait(guard.timeout());
       trace?.(...selectorLists(watched, events));
       // py: for key, mask in events: callback = key.data; callback(key.fileobj, mask)
       for (const [key, mask] of events) key.data(key.fileobj as Socket, mask);

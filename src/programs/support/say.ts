@@ -65,17 +65,21 @@ export function writeAll(fd: number, text: string): void {
 
 export type Say = (format: string, ...args: unknown[]) => void;
 
+/** What a sayer hands its tap: the line said, and the format and arguments it was made of. */
+export type Tap = (line: string, format: string, args: unknown[]) => void;
+
 /**
  * A `say()` as the Python programs have: `say('received "%r" from %s', data, address)`. Like
  * Python's logging, it formats lazily, so a quiet server pays nothing for its messages. A `tap`
- * (the live view's log) gets every line, quiet or not.
+ * (the live view's log) gets every line, quiet or not, with the format and arguments it came from:
+ * the live view reads from them what the loop did with each socket.
  */
-export function sayer(fd: number, quiet = false, tap?: (line: string) => void): Say {
+export function sayer(fd: number, quiet = false, tap?: Tap): Say {
   if (quiet && !tap) return () => {};
   return (format, ...args) => {
     let i = 0;
     const line = format.replace(/%[rs]/g, (spec) => (spec === '%r' ? pyRepr(args[i++]) : pyStr(args[i++])));
     if (!quiet) writeAll(fd, line + '\n');
-    tap?.(line);
+    tap?.(line, format, args);
   };
 }

@@ -24,6 +24,7 @@ export class HttpError extends Error {
 
 const REASONS: Record<number, string> = {
   200: 'OK',
+  204: 'No Content',
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',
