@@ -115,7 +115,8 @@ async function startServer(command, args) {
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let gone = null;
   exited.then((exit) => { gone = exit; });
-  for (let i = 0; i < 200; i++) {
+  // Up to 30 s: a server under a sanitizer, started beside others on a busy machine, is slow to listen.
+  for (let i = 0; i < 600; i++) {
     const m = output.match(/starting up on \S+ port (\d+)/);
     if (m) return { child, port: Number(m[1]), output: () => output, exited, ours };
     if (gone) break;
