@@ -59,8 +59,10 @@ size_t ElementSize(napi_typedarray_type type) {
 
 int64_t ArgInt(const Napi::Value& v, const char* name, int64_t min, int64_t max) {
   Napi::Env env = v.Env();
-  if (!v.IsNumber()) ThrowType(env, std::string("Expected ") + name + " to be an integer, got " + Describe(v));
-  double d = v.As<Napi::Number>().DoubleValue();
+  double d;
+  // One N-API call both checks and reads it: this runs for most arguments of every call.
+  if (napi_get_value_double(env, v, &d) != napi_ok)
+    ThrowType(env, std::string("Expected ") + name + " to be an integer, got " + Describe(v));
   if (std::isnan(d) || std::trunc(d) != d)
     ThrowType(env, std::string("Expected ") + name + " to be an integer, got " + Describe(v));
   if (d < static_cast<double>(min) || d > static_cast<double>(max))
@@ -83,10 +85,10 @@ std::string ArgString(const Napi::Value& v, const char* name) {
 bool ViewBytes(const Napi::Value& v, char** data, size_t* len) {
   napi_env env = v.Env();
   void* start = nullptr;
-  if (v.IsTypedArray()) {
-    napi_typedarray_type type;
-    size_t length;
-    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &length, &start, nullptr, nullptr), false);
+  napi_typedarray_type type;
+  size_t length;
+  // Asked first, without asking whether it is one: napi_invalid_arg says it is not.
+  if (napi_get_typedarray_info(env, v, &type, &length, &start, nullptr, nullptr) == napi_ok) {
     size_t size = ElementSize(type);
     if (size == 0) throw Napi::TypeError::New(env, "Expected a TypedArray of a known element type");
     *len = length * size;
@@ -100,15 +102,15 @@ bool ViewBytes(const Napi::Value& v, char** data, size_t* len) {
 }
 
 void ArgBytes(const Napi::Value& v, const char* name, Bytes* out) {
+  char* data;
+  if (ViewBytes(v, &data, &out->len)) {  // a Buffer first: what every echo puts
+    out->data = data;
+    return;
+  }
   if (v.IsString()) {
     out->storage = v.As<Napi::String>().Utf8Value();
     out->data = out->storage.data();
     out->len = out->storage.size();
-    return;
-  }
-  char* data;
-  if (ViewBytes(v, &data, &out->len)) {
-    out->data = data;
     return;
   }
   if (v.IsArrayBuffer()) {

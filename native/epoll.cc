@@ -12,7 +12,6 @@
 #ifdef __linux__
 
 #include <errno.h>
-#include <poll.h>
 #include <sys/epoll.h>
 
 #include <unordered_set>
@@ -23,21 +22,27 @@ namespace {
 
 // ---- the system call ---------------------------------------------------------------------------
 
+// What the signal pipe's registration carries instead of a descriptor: high bits no descriptor's
+// data (the low 32 bits, data.fd) ever has, so that no registered descriptor is mistaken for it.
+constexpr uint64_t kWakeTag = uint64_t{1} << 32;
+
 // One try: epoll_wait() until `deadline` (monotonic seconds; < 0 for none, 0 not to wait), the
-// number of events, or -errno. With `wake` >= 0 (the signal pipe, which cannot join the interest
-// list: a wait on another thread would see it too), it waits in poll() on the epoll descriptor,
-// readable when events are ready, beside the pipe, then collects the events without waiting; 0
-// then may also mean that another waiter took them first.
-int EpollOnce(int epfd, epoll_event* events, int max, double deadline, int wake, bool* woken) {
-  if (wake >= 0) {
-    pollfd pfd[2] = {{epfd, POLLIN, 0}, {wake, POLLIN, 0}};
-    int r = sr_poll(pfd, 2, deadline);
-    if (r <= 0) return r;
-    *woken = pfd[1].revents != 0;
-    if (pfd[0].revents == 0) return 0;
-    deadline = 0;
+// number of events, or -errno. The signal pipe, when it is in the interest list (see
+// Epoll::WatchWake), is taken out of the answer and reported in `woken`; every waiter sees it, so
+// a wait that does not watch it (`woken` nullptr: a wait thread) only drops it. 0 may then mean
+// that nothing else was ready.
+int EpollOnce(int epfd, epoll_event* events, int max, double deadline, bool* woken) {
+  int r = sr_epoll_wait(epfd, events, max, deadline);
+  if (r < 0) return r;
+  int n = 0;
+  for (int i = 0; i < r; i++) {
+    if (events[i].data.u64 & kWakeTag) {
+      if (woken) *woken = true;
+      continue;
+    }
+    events[n++] = events[i];
   }
-  return sr_epoll_wait(epfd, events, max, deadline);
+  return n;
 }
 
 // What the waits in progress need to know of the interest list (main thread only): which
@@ -67,7 +72,9 @@ class EpollWait : public AsyncWait {
  protected:
   int Wait(double deadline) override {
     int n = WaitLoop(deadline, [&](double until, int w, bool* woken) {
-      return EpollOnce(epfd_, events_.data(), static_cast<int>(events_.size()), until, w, woken);
+      (void)w;  // -1 here: a wait thread watches no signal pipe
+      (void)woken;
+      return EpollOnce(epfd_, events_.data(), static_cast<int>(events_.size()), until, nullptr);
     });
     if (n > 0) events_.resize(static_cast<size_t>(n));
     if (n == 0) events_.clear();
@@ -158,9 +165,11 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
     if (max < 1) throw Napi::RangeError::New(env, "Expected out to hold at least one (fd, events) pair");
     int epfd = Epfd(env);
     int wake = timeout != 0 ? SignalWake(env, "epoll_wait") : -1;
+    if (wake >= 0) WatchWake(env, epfd, wake);
     if (events_.size() < static_cast<size_t>(max)) events_.resize(static_cast<size_t>(max));
     int n = InterruptibleWait(env, "epoll_wait", wake, DeadlineAfter(timeout), [&](double until, int w, bool* woken) {
-      return EpollOnce(epfd, events_.data(), max, until, w, woken);
+      (void)w;  // in the interest list (WatchWake), reported through `woken`
+      return EpollOnce(epfd, events_.data(), max, until, woken);
     });
     if (n < 0) ThrowSys(env, "epoll_wait", -n);
     for (int i = 0; i < n; i++) {
@@ -187,6 +196,19 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
 
   Napi::Value JS_fileno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), epfd_); }
 
+  // The signal pipe joins the interest list once, so that a wait on the main thread is one
+  // epoll_wait() rather than a poll() beside the pipe and then epoll_wait(). Edge-triggered: a
+  // wait thread on this epoll sees it too and only drops it (EpollOnce), and a level-triggered
+  // pipe that nobody drains would wake it over and over. An edge taken by a wait thread is not
+  // lost: the caught signal's flag stays set, and SignalWake() ends the next wait before it starts.
+  // The pipe lives as long as the process (signals.cc), so its registration never goes stale.
+  void WatchWake(Napi::Env env, int epfd, int wake) {
+    if (wake_ == wake) return;
+    int r = sr_epoll_ctl_data(epfd, EPOLL_CTL_ADD, wake, EPOLLIN | EPOLLET, kWakeTag | static_cast<uint32_t>(wake));
+    if (r < 0) ThrowSys(env, "epoll_ctl", -r, "EPOLL_CTL_ADD of the signal pipe");
+    wake_ = wake;
+  }
+
   int Epfd(Napi::Env env) const {
     if (epfd_ < 0) ThrowSys(env, "epoll_ctl", EBADF, "the epoll object is closed");
     return epfd_;
@@ -212,6 +234,7 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   Napi::Env env_;
   int epfd_ = -1;
   bool hook_ = true;
+  int wake_ = -1;  // the signal pipe's read end, once it is in the interest list
   std::shared_ptr<EpollState> state_ = std::make_shared<EpollState>();
   std::vector<epoll_event> events_;  // the synchronous poll()'s answer
 };

@@ -106,6 +106,13 @@ int sr_epoll_ctl(int epfd, int op, int fd, uint32_t events) {
   return Result(epoll_ctl(epfd, op, fd, &ev));
 }
 
+int sr_epoll_ctl_data(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+  epoll_event ev = {};
+  ev.events = events;
+  ev.data.u64 = data;
+  return Result(epoll_ctl(epfd, op, fd, &ev));
+}
+
 int sr_epoll_wait(int epfd, epoll_event* events, int max, double deadline) {
   return Result(epoll_wait(epfd, events, max, WaitMillis(deadline)));
 }

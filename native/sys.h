@@ -34,6 +34,8 @@ int sr_select(int nfds, fd_set* rset, fd_set* wset, fd_set* xset, double deadlin
 #ifdef __linux__
 int sr_epoll_create();                                        // a new epoll descriptor
 int sr_epoll_ctl(int epfd, int op, int fd, uint32_t events);  // events.data is `fd`
+// The same with events.data `data`, for a registration that must not read as a descriptor.
+int sr_epoll_ctl_data(int epfd, int op, int fd, uint32_t events, uint64_t data);
 // One epoll_wait() until `deadline`, as sr_poll().
 int sr_epoll_wait(int epfd, epoll_event* events, int max, double deadline);
 #endif

@@ -369,6 +369,43 @@ describe('selectors: what differs between backends', () => {
     for (const name of backends) assert.match(r.stdout, new RegExp(`${name} InterruptedError SIGUSR2`));
   });
 
+  it('EpollSelector: a signal caught during a selectAsync() neither ends nor spins it, and ends the next select()', function () {
+    // Its select() watches the signal pipe in the epoll set itself, which a wait thread on the
+    // same set sees too: that one must let the signal pass, and the next select() hear it.
+    if (sr.selectors.EpollSelector === undefined || process.platform !== 'linux') this.skip();
+    this.timeout(30000);
+    const r = runNode(`
+      const sr = require(process.env.SR_ROOT);
+      const { spawn } = require('node:child_process');
+      sr.interrupt_on('SIGUSR2');
+      const [a, b] = sr.socketpair();
+      const sel = new sr.selectors.EpollSelector();
+      sel.register(a, sr.selectors.EVENT_READ);
+      console.log('first', sel.select(0.05).length);
+      spawn('sh', ['-c', 'sleep 0.2; kill -USR2 ' + process.pid], { stdio: 'ignore' }).unref();
+      a.setblocking(false); // a blocking call would hear the pending signal first
+      b.setblocking(false);
+      setTimeout(() => b.send('x'), 800);
+      const cpu = process.cpuUsage();
+      const t0 = Date.now();
+      sel.selectAsync(10).then((ready) => {
+        const used = process.cpuUsage(cpu);
+        console.log('async', ready.length, Date.now() - t0 >= 700, (used.user + used.system) / 1000 < 400);
+        a.recv(1);
+        const t1 = Date.now();
+        try {
+          sel.select(10);
+          console.log('select returned');
+        } catch (err) {
+          console.log('select', err.name, err.signal, Date.now() - t1 < 1000);
+        }
+        sel.close(); a.close(); b.close();
+      });
+    `);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['first 0', 'async 1 true true', 'select InterruptedError SIGUSR2 true']);
+  });
+
   it('PollSelector and EpollSelector watch descriptors above 1024; SelectSelector says why it cannot', function () {
     this.timeout(30000);
     const r = runNode(`

@@ -116,7 +116,8 @@ export class Backpressure {
   /** 'pause': stop reading from `s`; 'resume': read from it again; null: leave it as it is. */
   check(s: Socket): 'pause' | 'resume' | null {
     const pending = s.outbox.pending;
-    if (!this.#paused.has(s)) {
+    // Asked after every put() and flush(): no lookup while nobody is paused, the usual case.
+    if (this.#paused.size === 0 || !this.#paused.has(s)) {
       if (pending <= this.#high || !this.#reading(s)) return null;
       this.#paused.add(s);
       this.#say('not reading from %s: %s bytes queued', this.#peers.get(s), pending);
