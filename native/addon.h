@@ -281,6 +281,7 @@ class Handle {
   size_t head_ = 0;      // first chunk not fully written
   size_t head_off_ = 0;  // bytes of queue_[head_] already written
   size_t pending_ = 0;
+  Chunk spare_;  // the last small chunk written out, for the next put() (len unused)
 };
 
 Handle* HandleTable::Find(uint32_t id) const {

@@ -19,6 +19,9 @@ namespace {
 // of tiny puts costs few allocations and few iovecs.
 constexpr size_t kChunkMin = 4 * 1024;
 constexpr int kMaxIov = 64;
+// The largest written chunk an outbox keeps for its next put(): a small echo's, never a stream's
+// (ten thousand connections keep at most 10 MiB between them).
+constexpr size_t kSpareMax = 1024;
 
 }  // namespace
 
@@ -45,11 +48,15 @@ Napi::Value Handle::JS_outboxPut(const Napi::CallbackInfo& info) {
   }
   Chunk c;
   // Into an empty queue, the message's own size: the usual case is one message written out on
-  // the next turn, and a small allocation is one the allocator serves from its per-thread cache.
-  // A message socket's chunk is one message and takes nothing more.
+  // the next turn. A message socket's chunk is one message and takes nothing more.
   c.cap = head_ == queue_.size() || Messages() ? b.len : std::max(b.len, kChunkMin);
-  c.data.reset(new (std::nothrow) char[c.cap]);
-  if (!c.data) ThrowSys(env, "outbox.put", ENOMEM, std::to_string(c.cap) + " bytes");
+  if (head_ == queue_.size() && spare_.data && spare_.cap >= b.len) {
+    c.data = std::move(spare_.data);  // the last chunk written out, small: no malloc, no free
+    c.cap = spare_.cap;
+  } else {
+    c.data.reset(new (std::nothrow) char[c.cap]);
+    if (!c.data) ThrowSys(env, "outbox.put", ENOMEM, std::to_string(c.cap) + " bytes");
+  }
   memcpy(c.data.get(), b.data, b.len);
   c.len = b.len;
   queue_.push_back(std::move(c));
@@ -68,7 +75,15 @@ void Handle::OutboxAdvance(size_t n) {
       return;
     }
     n -= left;
-    queue_[head_].data.reset();  // free a written chunk now, not when the queue empties
+    // Free a written chunk now, not when the queue empties; but keep the last one, if small, for
+    // the next put(): a connection that echoes small messages then allocates nothing per message.
+    Chunk& done = queue_[head_];
+    if (head_ + 1 == queue_.size() && done.cap <= kSpareMax && !Messages()) {
+      spare_.data = std::move(done.data);
+      spare_.cap = done.cap;
+    } else {
+      done.data.reset();
+    }
     head_++;
     head_off_ = 0;
   }
@@ -91,6 +106,7 @@ void Handle::OutboxAdvance(size_t n) {
 // the puts, not quadratic.
 void Handle::OutboxCheck() const {
   if (!kChecks) return;
+  SR_ASSERT(!spare_.data || (spare_.cap <= kSpareMax && !Messages()));
   if (queue_.empty()) {
     SR_ASSERT(pending_ == 0 && head_ == 0 && head_off_ == 0);
     return;
@@ -135,15 +151,22 @@ Napi::Value Handle::JS_outboxFlush(const Napi::CallbackInfo& info) {
       want += iov[n].iov_len;
     }
     // A blocking socket waits as its send() would, so that a caught signal can end the wait.
-    auto write = [&](bool dontwait) { return sr_sendmsg(fd, iov, n, dontwait ? MSG_DONTWAIT : 0); };
-    ssize_t r = timeout_ >= 0 ? write(true) : Call(env, "sendmsg", POLLOUT, write, -1);
+    // One buffer on a stream, the usual echo, is a plain send(): the kernel then has no message
+    // header and no iovec array to copy in, a measurable part of a small write.
+    const bool single = n == 1 && !Messages();
+    const char* syscall = single ? "send" : "sendmsg";
+    auto write = [&](bool dontwait) {
+      int flags = dontwait ? MSG_DONTWAIT : 0;
+      return single ? sr_send(fd, iov[0].iov_base, iov[0].iov_len, flags) : sr_sendmsg(fd, iov, n, flags);
+    };
+    ssize_t r = timeout_ >= 0 ? write(true) : Call(env, syscall, POLLOUT, write, -1);
     if (r < 0) {
       if (r == -EAGAIN || r == -EWOULDBLOCK) break;
       if (r == -EMSGSIZE && Messages()) {
         OutboxAdvance(want);
-        ThrowSys(env, "sendmsg", EMSGSIZE, "a message of " + std::to_string(want) + " bytes, dropped from the outbox");
+        ThrowSys(env, syscall, EMSGSIZE, "a message of " + std::to_string(want) + " bytes, dropped from the outbox");
       }
-      ThrowSys(env, "sendmsg", static_cast<int>(-r));
+      ThrowSys(env, syscall, static_cast<int>(-r));
     }
     OutboxAdvance(static_cast<size_t>(r));
     if (static_cast<size_t>(r) < want && timeout_ >= 0) break;  // the kernel took what it could for now
@@ -157,6 +180,7 @@ Napi::Value Handle::JS_outboxPending(const Napi::CallbackInfo& info) {
 
 void Handle::OutboxClear() {
   std::vector<Chunk>().swap(queue_);  // frees the memory too; clear() would keep it
+  spare_ = Chunk();
   head_ = head_off_ = pending_ = 0;
   OutboxCheck();
 }

@@ -58,22 +58,37 @@ function asArray<T>(list: Iterable<T>, name: string): readonly T[] {
   throw new TypeError(`Expected ${name} to be an array`);
 }
 
-type Lists = readonly [readonly unknown[], readonly unknown[], readonly unknown[]];
+/** A list as select() reads it: an array, or a Set (in insertion order), which a loop can ask `s in inputs` of cheaply. */
+type List = readonly unknown[] | ReadonlySet<unknown>;
+
+/** An array or a Set as it is (select() returns before anyone could change it); another iterable copied. */
+function asList<T>(list: Iterable<T>, name: string): List {
+  return list instanceof Set ? list : asArray(list, name);
+}
+
+function sizeOf(list: List): number {
+  return Array.isArray(list) ? list.length : (list as ReadonlySet<unknown>).size;
+}
+
+type Lists = readonly [List, List, List];
+/** What a wait on a worker thread is given: copies, which nothing can change while it waits. */
+type Arrays = readonly [readonly unknown[], readonly unknown[], readonly unknown[]];
 
 /** Writes the descriptors of `lists` into `out`, each checked, and `wakerFd` (if >= 0) after rlist's. */
 function flatten(lists: Lists, out: Int32Array, wakerFd = -1): void {
   let k = 0;
   for (let l = 0; l < 3; l++) {
-    const list = lists[l];
-    for (let i = 0; i < list.length; i++) {
-      const entry = list[i];
+    let i = 0;
+    for (const entry of lists[l]) {
       // Sockets first, and no message built unless one is needed: this runs for every
       // descriptor on every turn of a loop.
-      const fd = entry instanceof Socket && entry.fileno() >= 0 ? entry.fileno() : descriptorOf(entry, where(l, i));
+      let fd = entry instanceof Socket ? entry.fileno() : -1;
+      if (fd < 0) fd = descriptorOf(entry, where(l, i)); // not a Socket, or a closed one: it names it
       if (fd < 0 || fd >= FD_SETSIZE) {
         throw new RangeError(`Expected ${where(l, i)} to be a descriptor in [0, FD_SETSIZE=${FD_SETSIZE}), got ${fd}`);
       }
       out[k++] = fd;
+      i++;
     }
     if (l === 0 && wakerFd >= 0) out[k++] = wakerFd;
   }
@@ -83,9 +98,8 @@ function flatten(lists: Lists, out: Int32Array, wakerFd = -1): void {
 function readyEntries(lists: Lists, flags: Uint8Array, result: [unknown[], unknown[], unknown[]], skip = 0): void {
   let k = 0;
   for (let l = 0; l < 3; l++) {
-    const list = lists[l];
     const out = result[l];
-    for (let i = 0; i < list.length; i++) if (flags[k++]) out.push(list[i]);
+    for (const entry of lists[l]) if (flags[k++]) out.push(entry);
     if (l === 0) k += skip;
   }
 }
@@ -101,16 +115,17 @@ export function select<R extends Selectable, W extends Selectable, X extends Sel
   xlist: Iterable<X>,
   timeout?: number | null,
 ): [R[], W[], X[]] {
-  const lists = [asArray(rlist, 'rlist'), asArray(wlist, 'wlist'), asArray(xlist, 'xlist')] as const;
+  const lists = [asList(rlist, 'rlist'), asList(wlist, 'wlist'), asList(xlist, 'xlist')] as const;
   const seconds = timeoutSeconds(timeout);
-  const total = lists[0].length + lists[1].length + lists[2].length;
+  const sizes = [sizeOf(lists[0]), sizeOf(lists[1]), sizeOf(lists[2])] as const;
+  const total = sizes[0] + sizes[1] + sizes[2];
   if (total > fds.length) {
     fds = new Int32Array(total * 2);
     ready = new Uint8Array(total * 2);
   }
   flatten(lists, fds);
   const result: [R[], W[], X[]] = [[], [], []];
-  if (binding.select(fds, lists[0].length, lists[1].length, lists[2].length, seconds, ready) > 0) {
+  if (binding.select(fds, sizes[0], sizes[1], sizes[2], seconds, ready) > 0) {
     readyEntries(lists, ready, result);
   }
   return result;
@@ -122,7 +137,7 @@ export function select<R extends Selectable, W extends Selectable, X extends Sel
  * (which ended it). The waker is drained when it fired.
  */
 export async function selectOnce(
-  lists: Lists,
+  lists: Arrays,
   seconds: number,
   waker: Waker,
 ): Promise<[unknown[], unknown[], unknown[], boolean]> {

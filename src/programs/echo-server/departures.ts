@@ -100,12 +100,12 @@ export class Backpressure {
   readonly #paused = new Set<Socket>();
   readonly #high: number;
   readonly #low: number;
-  readonly #say: Say;
+  readonly #say: Say | undefined;
   readonly #peers: ReadonlyMap<Socket, Address>;
   readonly #reading: (s: Socket) => boolean;
 
   /** `reading(s)`: whether the loop reads from `s` now (asked only past the high-water mark). */
-  constructor(maxQueue: number, say: Say, peers: ReadonlyMap<Socket, Address>, reading: (s: Socket) => boolean) {
+  constructor(maxQueue: number, say: Say | undefined, peers: ReadonlyMap<Socket, Address>, reading: (s: Socket) => boolean) {
     this.#high = maxQueue;
     this.#low = Math.floor(maxQueue / 2);
     this.#say = say;
@@ -120,12 +120,12 @@ export class Backpressure {
     if (this.#paused.size === 0 || !this.#paused.has(s)) {
       if (pending <= this.#high || !this.#reading(s)) return null;
       this.#paused.add(s);
-      this.#say('not reading from %s: %s bytes queued', this.#peers.get(s), pending);
+      this.#say?.('not reading from %s: %s bytes queued', this.#peers.get(s), pending);
       return 'pause';
     }
     if (pending > this.#low) return null;
     this.#paused.delete(s);
-    this.#say('reading from %s again: %s bytes queued', this.#peers.get(s), pending);
+    this.#say?.('reading from %s again: %s bytes queued', this.#peers.get(s), pending);
     return 'resume';
   }
 
@@ -141,7 +141,7 @@ export class Backpressure {
  * wait ends with InterruptedError, Python's KeyboardInterrupt; then the loop says so here, closes
  * every socket and exits 0. Any other error is rethrown.
  */
-export function endedBySignal(err: unknown, say: Say, clients: number): void {
+export function endedBySignal(err: unknown, say: Say | undefined, clients: number): void {
   if (!(err instanceof InterruptedError)) throw err;
-  say('%s: closing the listener and %s clients', err.signal, clients);
+  say?.('%s: closing the listener and %s clients', err.signal, clients);
 }

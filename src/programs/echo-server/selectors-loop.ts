@@ -22,7 +22,7 @@ import {
   type Socket,
 } from '../../index';
 import { AcceptGuard } from '../support/accept-guard';
-import { sayer } from '../support/say';
+import { loopSayer, sayer } from '../support/say';
 import {
   acceptWaiting,
   Backpressure,
@@ -64,7 +64,7 @@ export interface SelectorsLoopOptions extends ServeOptions {
 /** Serves until SIGINT or SIGTERM (0), or says why it cannot listen (1). */
 export function serve(host: string, port: number, options: SelectorsLoopOptions): number {
   const { view } = options;
-  const say = sayer(2, options.quiet, view?.log);
+  const say = loopSayer(2, options.quiet, view?.log);
   // Conditions an operator must hear about (refused connections) are said even with --quiet.
   const warn = sayer(2, false, view?.log);
 
@@ -88,7 +88,7 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
   server.listen(128);
   // departs from Python: SIGINT and SIGTERM end the loop, which closes everything (endedBySignal).
   interrupt_on('SIGINT', 'SIGTERM');
-  // py: say("starting up on localhost port", port)  -- departs from Python: once listening
+  // py: say?.("starting up on localhost port", port)  -- departs from Python: once listening
   sayListening(host, server);
 
   // py: message_queues = {}  -- each socket's outbox
@@ -131,7 +131,7 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
     // py: connection, client_address = server.accept()
     // departs from Python: every connection waiting, not one per event.
     for (const [connection, client_address] of acceptWaiting(listener, guard, listening)) {
-      say('new connection from %s', client_address);
+      say?.('new connection from %s', client_address);
       // py: connection.setblocking(False)
       connection.setblocking(false);
       // py: sel.register(connection, selectors.EVENT_READ, serve)
@@ -156,13 +156,13 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
       // py: next_msg = message_queues[s].get_nowait(); sent = s.send(next_msg)
       // departs from Python: one flush() writes all that is queued, in one gather write, and
       // keeps in order whatever the kernel did not take (the reference re-queues by hand).
-      say('sending "%r" to %s', s.outbox, peers.get(s)); // the outbox is only peeked at when printed
+      say?.('sending "%r" to %s', s.outbox, peers.get(s)); // the outbox is only peeked at when printed
       try {
         s.outbox.flush();
       } catch (err) {
         // py: except (BrokenPipeError, ConnectionResetError):
         if (!(err instanceof SocketError)) throw err;
-        say('closing %s after a failed send', peers.get(s));
+        say?.('closing %s after a failed send', peers.get(s));
         drop(s);
         return;
       }
@@ -171,10 +171,10 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
     const { events } = sel.get_key(s);
     const reading = events & EVENT_READ; // py: reading = sel.get_key(s).events & selectors.EVENT_READ
     if (s.outbox.empty()) {
-      say('output queue for %s is empty', peers.get(s));
+      say?.('output queue for %s is empty', peers.get(s));
       if (!reading) {
         // py: if not reading: -- half-closed by the peer and fully answered: done
-        say('closing %s after reading no data', peers.get(s));
+        say?.('closing %s after reading no data', peers.get(s));
         drop(s);
         return;
       }
@@ -196,24 +196,24 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
       } catch (err) {
         // py: except ConnectionResetError:
         if (!(err instanceof SocketError)) throw err;
-        say('closing %s after a reset', peers.get(s));
+        say?.('closing %s after a reset', peers.get(s));
         drop(s);
         return;
       }
       if (data.length > 0) {
-        say('received "%r" from %s', data, peers.get(s));
+        say?.('received "%r" from %s', data, peers.get(s));
         // py: message_queues[s].put(data)
         s.outbox.put(data);
         // py: send_queued(s)  -- at once, as the selectors documentation's echo server does
         sendQueued(s);
       } else if (s.outbox.empty()) {
-        say('closing %s after reading no data', peers.get(s));
+        say?.('closing %s after reading no data', peers.get(s));
         drop(s);
       } else {
         // py: sel.modify(s, selectors.EVENT_WRITE, serve)  -- the peer is done sending: stop
         // reading, deliver what is still queued, then close. departs from Python: says so, as
         // the select() loop does.
-        say('%s is done sending: %s bytes still queued for it', peers.get(s), s.outbox.pending);
+        say?.('%s is done sending: %s bytes still queued for it', peers.get(s), s.outbox.pending);
         sel.modify(s, EVENT_WRITE, serveClient);
       }
     } else if (mask & EVENT_WRITE) {
@@ -229,7 +229,7 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
     // py: while True:
     for (;;) {
       guard.resume(listening);
-      say('waiting for the next event');
+      say?.('waiting for the next event');
       const watched = trace ? [...(sel.get_map()?.values() ?? [])] : []; // --trace: what goes in
       // py: events = sel.select()
       // departs from Python: a timeout only while the listener is paused; null (block) otherwise.

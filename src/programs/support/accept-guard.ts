@@ -28,7 +28,7 @@ const devNull: SpareSource = {
  * How a loop stops and starts watching the listener during a pause. The select() loop passes its
  * `inputs` list; a selectors loop passes unregister() and register() of the listener.
  */
-export type Watch = Socket[] | { unwatch(): void; watch(): void };
+export type Watch = Set<Socket> | { unwatch(): void; watch(): void };
 
 /** EMFILE or ENFILE: the call failed for want of a descriptor, not because of the connection. */
 export function outOfDescriptors(err: unknown): err is SocketError {
@@ -84,9 +84,8 @@ export class AcceptGuard {
     if (this.#spare < 0 && !this.paused) {
       // No spare to shed with: the listener would stay readable and the loop spin, so it is not
       // watched for pauseMs; select() gets a timeout (timeout()) and resume() watches it again.
-      if (Array.isArray(watch)) {
-        const i = watch.indexOf(this.#listener);
-        if (i >= 0) watch.splice(i, 1);
+      if (watch instanceof Set) {
+        watch.delete(this.#listener);
       } else {
         watch.unwatch();
       }
@@ -115,8 +114,15 @@ export class AcceptGuard {
     if (!this.paused || this.#now() < this.#pausedUntil) return;
     this.#pausedUntil = -1;
     this.#takeSpare();
-    if (!Array.isArray(watch)) watch.watch();
-    else if (!watch.includes(this.#listener)) watch.unshift(this.#listener);
+    if (!(watch instanceof Set)) {
+      watch.watch();
+    } else if (!watch.has(this.#listener)) {
+      // First again, as in the Python loop's `inputs`: a Set adds at the end, so it is rebuilt.
+      const rest = [...watch];
+      watch.clear();
+      watch.add(this.#listener);
+      for (const s of rest) watch.add(s);
+    }
   }
 
   close(): void {

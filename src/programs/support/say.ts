@@ -83,3 +83,12 @@ export function sayer(fd: number, quiet = false, tap?: Tap): Say {
     tap?.(line, format, args);
   };
 }
+
+/**
+ * The sayer of a loop that runs once per message: undefined when nothing would be said, so that
+ * `say?.(format, ...)` skips its arguments too. A quiet echo server otherwise looks up a peer's
+ * address (a Map lookup) for every line it does not print, several times per round trip.
+ */
+export function loopSayer(fd: number, quiet = false, tap?: Tap): Say | undefined {
+  return quiet && !tap ? undefined : sayer(fd, quiet, tap);
+}
