@@ -137,6 +137,8 @@ void ArgBytes(const Napi::Value& v, const char* name, Bytes* out);
 // The bytes of a TypedArray or DataView (the view's own, its byte offset applied), in one N-API
 // call; false when `v` is neither.
 bool ViewBytes(const Napi::Value& v, char** data, size_t* len);
+// The memory of a TypedArray of type `want` and its length in elements, or a TypeError naming it.
+void* TypedView(const Napi::Value& v, napi_typedarray_type want, const char* name, size_t* length);
 
 // ---- address.cc ---------------------------------------------------------------------------------
 // Python's address forms: [host, port] (AF_INET), [host, port, flowinfo, scope_id] (AF_INET6),

@@ -101,6 +101,20 @@ bool ViewBytes(const Napi::Value& v, char** data, size_t* len) {
   return true;
 }
 
+void* TypedView(const Napi::Value& v, napi_typedarray_type want, const char* name, size_t* length) {
+  napi_typedarray_type type;
+  void* data = nullptr;
+  // One call, which also says whether it is a TypedArray at all (napi_invalid_arg): select()
+  // passes two on every wait.
+  if (napi_get_typedarray_info(v.Env(), v, &type, length, &data, nullptr, nullptr) != napi_ok || type != want) {
+    const char* kind = want == napi_int32_array   ? "an Int32Array"
+                       : want == napi_uint8_array ? "a Uint8Array"
+                                                  : "a TypedArray";
+    throw Napi::TypeError::New(v.Env(), std::string("Expected ") + name + " to be " + kind);
+  }
+  return data;
+}
+
 void ArgBytes(const Napi::Value& v, const char* name, Bytes* out) {
   char* data;
   if (ViewBytes(v, &data, &out->len)) {  // a Buffer first: what every echo puts

@@ -28,7 +28,7 @@ std::string EntryName(size_t i, const size_t counts[3]) {
 // blocks). All of it is checked, every descriptor against FD_SETSIZE too, before any FD_SET: an
 // FD_SET past FD_SETSIZE writes out of bounds.
 struct SelectArgs {
-  Napi::Int32Array fds;
+  const int32_t* fds;
   size_t counts[3];
   size_t total;
   double timeout;
@@ -37,13 +37,11 @@ struct SelectArgs {
 SelectArgs ArgSelect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SelectArgs a;
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Napi::TypeError::New(env, "Expected fds to be an Int32Array");
-  a.fds = info[0].As<Napi::Int32Array>();
+  size_t length;
+  a.fds = static_cast<const int32_t*>(TypedView(info[0], napi_int32_array, "fds", &length));
   for (int l = 0; l < 3; l++) a.counts[l] = static_cast<size_t>(ArgInt(info[1 + l], kListNames[l], 0, INT32_MAX));
   a.total = a.counts[0] + a.counts[1] + a.counts[2];
-  if (a.total > a.fds.ElementLength())
-    throw Napi::RangeError::New(env, "Expected fds to hold every list's descriptors");
+  if (a.total > length) throw Napi::RangeError::New(env, "Expected fds to hold every list's descriptors");
   a.timeout = ArgTimeout(info[4]);
   for (size_t i = 0; i < a.total; i++) {
     int fd = a.fds[i];
@@ -115,16 +113,15 @@ int BadEntry(const int32_t* fds, size_t total) {
 Napi::Value JS_select(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SelectArgs a = ArgSelect(info);
-  if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-    throw Napi::TypeError::New(env, "Expected ready to be a Uint8Array");
-  Napi::Uint8Array ready = info[5].As<Napi::Uint8Array>();
-  if (ready.ElementLength() < a.total) throw Napi::RangeError::New(env, "Expected ready to be as long as fds");
-  const Napi::Int32Array& fds = a.fds;
+  size_t ready_length;
+  uint8_t* ready = static_cast<uint8_t*>(TypedView(info[5], napi_uint8_array, "ready", &ready_length));
+  if (ready_length < a.total) throw Napi::RangeError::New(env, "Expected ready to be as long as fds");
+  const int32_t* fds = a.fds;
   const size_t* counts = a.counts;
   size_t total = a.total;
   double timeout = a.timeout;
   fd_set sets[3];
-  int maxfd = FillSets(fds.Data(), counts, sets);
+  int maxfd = FillSets(fds, counts, sets);
 
   int wake = timeout != 0 ? SignalWake(env, "select") : -1;
   fd_set out[3];
@@ -132,13 +129,13 @@ Napi::Value JS_select(const Napi::CallbackInfo& info) {
     return SelectOnce(sets, maxfd, out, until, w, woken);
   });
   if (n < 0) {
-    int bad = n == -EBADF ? BadEntry(fds.Data(), total) : -1;
+    int bad = n == -EBADF ? BadEntry(fds, total) : -1;
     // Say which entry: a raw number that is not (or no longer) an open descriptor.
     if (bad >= 0)
       ThrowSys(env, "select", EBADF, EntryName(bad, counts) + " = " + std::to_string(fds[bad]) + " is not open");
     ThrowSys(env, "select", -n);
   }
-  return Napi::Number::New(env, static_cast<double>(ReadyOf(fds.Data(), counts, out, ready.Data())));
+  return Napi::Number::New(env, static_cast<double>(ReadyOf(fds, counts, out, ready)));
 }
 
 // The wait of selectAsync(), on a worker thread. Its sets are built on the main thread from the
@@ -190,7 +187,7 @@ class SelectWait : public AsyncWait {
 Napi::Value JS_selectAsync(const Napi::CallbackInfo& info) {
   SelectArgs a = ArgSelect(info);
   int wake_fd = static_cast<int>(ArgInt(info[5], "wakeFd", 0, INT32_MAX));
-  std::vector<int32_t> fds(a.fds.Data(), a.fds.Data() + a.total);  // a copy: the wait outlives this call
+  std::vector<int32_t> fds(a.fds, a.fds + a.total);  // a copy: the wait outlives this call
   return (new SelectWait(info.Env(), std::move(fds), a.counts, a.timeout, wake_fd))->Start();
 }
 
