@@ -106,6 +106,27 @@ describe('select', () => {
     assert.equal(r.length, 67);
     assert.deepEqual(sr.select([], [], [], 0.01), [[], [], []]);
   });
+
+  it('takes Sets as they are, in insertion order, entries deleted and added again included', () => {
+    const pairs = [];
+    for (let i = 0; i < 6; i++) pairs.push(opened.add(...sr.socketpair()));
+    const inputs = new Set(pairs.map(([a]) => a));
+    const outputs = new Set();
+    // Deleted entries leave holes in a Set's table: the flags must still line up with the entries.
+    inputs.delete(pairs[1][0]);
+    inputs.delete(pairs[3][0]);
+    inputs.add(pairs[1][0]);
+    pairs[1][1].sendall('.');
+    pairs[4][1].sendall('.');
+    outputs.add(pairs[5][0]);
+    outputs.add(pairs[3][0]); // deleted from inputs above
+    const [r, w, x] = sr.select(inputs, outputs, inputs, 1);
+    assert.deepEqual(r, [pairs[4][0], pairs[1][0]], 'readable, in the Set order');
+    assert.deepEqual(w, [pairs[5][0], pairs[3][0]], 'writable, in the Set order');
+    assert.deepEqual(x, []);
+    pairs[3][0].close();
+    assert.throws(() => sr.select(inputs, outputs, []), (err) => err.code === 'EBADF' && /wlist\[1\] is a closed socket/.test(err.message));
+  });
 });
 
 describe('selectAsync', () => {
