@@ -27,11 +27,6 @@ import { sayer, writeAll } from '../support/say';
 /** A line longer than this without its newline is refused: the server holds it in memory. */
 const MAX_LINE = 64 * 1024;
 
-function remove<T>(list: T[], item: T): void {
-  const i = list.indexOf(item);
-  if (i >= 0) list.splice(i, 1);
-}
-
 export function main(argv: string[]): number {
   const { host, port, values } = parseOptions(argv, {
     quiet: { type: 'boolean' },
@@ -58,16 +53,18 @@ export function main(argv: string[]): number {
   server.listen(128);
   sayer(2)('starting up on %s port %s', host, server.getsockname()[1]);
 
-  const inputs: Socket[] = [server]; // py: inputs = [server]
-  const outputs: Socket[] = []; // py: outputs = []
+  // py: inputs = [server]; outputs = []  -- departs from Python: Sets, so that `s in outputs`
+  // and `outputs.remove(s)` for every recipient of every line do not scan the list.
+  const inputs = new Set<Socket>([server]);
+  const outputs = new Set<Socket>();
   const partial = new Map<Socket, Buffer>(); // py: partial = {}  (a line not yet ended, per client)
   const peers = new Map<Socket, Address>(); // py: peers = {}
 
   // py: def drop(s):
   function drop(s: Socket, why: string): void {
     say('closing %s %s', peers.get(s), why);
-    remove(inputs, s);
-    remove(outputs, s);
+    inputs.delete(s);
+    outputs.delete(s);
     partial.delete(s);
     peers.delete(s);
     s.close(); // its outbox goes with it
@@ -89,7 +86,7 @@ export function main(argv: string[]): number {
         drop(s, `after ${s.outbox.pending} bytes queued for it, more than --max-queue`);
         continue;
       }
-      if (!s.outbox.empty() && !outputs.includes(s)) outputs.push(s);
+      if (!s.outbox.empty()) outputs.add(s);
     }
   }
 
@@ -120,7 +117,7 @@ export function main(argv: string[]): number {
   interrupt_on('SIGINT', 'SIGTERM');
   try {
     // py: while inputs:
-    while (inputs.length > 0) {
+    while (inputs.size > 0) {
       // py: readable, writable, exceptional = select.select(inputs, outputs, inputs)
       const [readable, writable, exceptional] = select(inputs, outputs, inputs);
       for (const s of readable) {
@@ -138,7 +135,7 @@ export function main(argv: string[]): number {
             continue;
           }
           conn.setblocking(false);
-          inputs.push(conn);
+          inputs.add(conn);
           peers.set(conn, addr);
           say('new connection from %s', addr);
         } else if (peers.has(s)) {
@@ -156,7 +153,7 @@ export function main(argv: string[]): number {
             // queued for the client is sent before it is closed.
             const rest = partial.get(s);
             if (rest && rest.length > 0) broadcast(s, rest);
-            remove(inputs, s);
+            inputs.delete(s);
             if (s.outbox.empty()) drop(s, 'after reading no data');
             continue;
           }
@@ -168,8 +165,8 @@ export function main(argv: string[]): number {
       for (const s of writable) {
         if (!peers.has(s) || !flushOrDrop(s)) continue; // dropped while handling readable, or now
         if (s.outbox.empty()) {
-          remove(outputs, s); // py: if not outbox[s]: outputs.remove(s)
-          if (!inputs.includes(s)) drop(s, 'after reading no data');
+          outputs.delete(s); // py: if not outbox[s]: outputs.remove(s)
+          if (!inputs.has(s)) drop(s, 'after reading no data');
         }
       }
       // py: for s in exceptional: drop(s)
