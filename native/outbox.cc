@@ -1,8 +1,9 @@
 // socket.outbox: the per-socket outbound queue (the seed's message_queues[s]), kept natively so a
 // partial write can never lose the rest. Like libuv's write queue: put() copies, a counter keeps
-// the pending bytes, flush() is one gather write (sendmsg, MSG_NOSIGNAL) that advances the head
-// past whatever the kernel took, and EAGAIN means "come back when writable". On a message socket
-// (datagrams, SEQPACKET) each put() is one message, kept whole and sent alone.
+// the pending bytes, flush() is one write (send of one buffer, else a gather write: sendmsg;
+// MSG_NOSIGNAL) that advances the head past whatever the kernel took, and EAGAIN means "come back
+// when writable". On a message socket (datagrams, SEQPACKET) each put() is one message, kept
+// whole and sent alone.
 #include <errno.h>
 #include <string.h>
 

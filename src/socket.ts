@@ -98,9 +98,9 @@ export class Outbox {
   }
 
   /**
-   * Writes as much as the kernel takes now, in one gather write (sendmsg, MSG_NOSIGNAL), and keeps
-   * the rest in order; a message socket sends its messages one by one. Returns the bytes written;
-   * 0 when a non-blocking socket would block. A message the kernel refuses for its size
+   * Writes as much as the kernel takes now, in one write (send of one buffer, else a gather write,
+   * sendmsg; MSG_NOSIGNAL), and keeps the rest in order; a message socket sends its messages one
+   * by one. Returns the bytes written; 0 when a non-blocking socket would block. A message the kernel refuses for its size
    * (EMSGSIZE) is dropped, and the error thrown once.
    */
   flush(): number {

@@ -41,6 +41,7 @@ export interface SelectLoopOptions extends ServeOptions {
 /** Serves until SIGINT or SIGTERM (0), or says why it cannot listen (1). */
 export function serve(host: string, port: number, options: SelectLoopOptions): number {
   const { view } = options;
+  // Undefined under --quiet: `say?.(...)` then skips its arguments too (see loopSayer).
   const say = loopSayer(2, options.quiet, view?.log);
   // Conditions an operator must hear about (refused connections) are said even with --quiet.
   const warn = sayer(2, false, view?.log);
@@ -61,7 +62,7 @@ export function serve(host: string, port: number, options: SelectLoopOptions): n
   server.listen(128);
   // departs from Python: SIGINT and SIGTERM end the loop, which closes everything (endedBySignal).
   interrupt_on('SIGINT', 'SIGTERM');
-  // py: say?.("starting up on localhost port", port)  -- departs from Python: once listening
+  // py: say("starting up on localhost port", port)  -- departs from Python: once listening
   sayListening(host, server);
 
   // py: inputs = [server]  (sockets we expect to read from)
@@ -77,7 +78,10 @@ export function serve(host: string, port: number, options: SelectLoopOptions): n
   const trace = options.trace ? tracer(server, peers) : null;
   // --ui: the live view's select() adds the view's own sockets to this loop's call, serves them,
   // and returns only this loop's; the view shows what went in and what came back.
-  const wait = view ? (r: Set<Socket>, w: Set<Socket>, x: Set<Socket>, t: number | null) => view.select([...r], [...w], [...x], t) : select;
+  // It takes arrays: copies, made only under --ui.
+  const wait = view
+    ? (r: Set<Socket>, w: Set<Socket>, x: Set<Socket>, t: number | null) => view.select([...r], [...w], [...x], t)
+    : select;
   if (view) {
     view.watch(server, peers, options.maxQueue);
     sayer(2)('live view on http://%s:%s/', host, view.port);
@@ -185,7 +189,7 @@ export function serve(host: string, port: number, options: SelectLoopOptions): n
         // Writable is almost always true, so an idle socket left in outputs makes select()
         // return at once, and the loop spins.
         if (s.outbox.empty()) {
-          // py: except queue.Empty: say?.("output queue for", peers[s], "is empty"); outputs.remove(s)
+          // py: except queue.Empty: say("output queue for", peers[s], "is empty"); outputs.remove(s)
           say?.('output queue for %s is empty', peers.get(s));
           outputs.delete(s);
           // py: if s not in inputs: -- half-closed by the peer and fully answered: done

@@ -64,6 +64,7 @@ export interface SelectorsLoopOptions extends ServeOptions {
 /** Serves until SIGINT or SIGTERM (0), or says why it cannot listen (1). */
 export function serve(host: string, port: number, options: SelectorsLoopOptions): number {
   const { view } = options;
+  // Undefined under --quiet: `say?.(...)` then skips its arguments too (see loopSayer).
   const say = loopSayer(2, options.quiet, view?.log);
   // Conditions an operator must hear about (refused connections) are said even with --quiet.
   const warn = sayer(2, false, view?.log);
@@ -88,7 +89,7 @@ export function serve(host: string, port: number, options: SelectorsLoopOptions)
   server.listen(128);
   // departs from Python: SIGINT and SIGTERM end the loop, which closes everything (endedBySignal).
   interrupt_on('SIGINT', 'SIGTERM');
-  // py: say?.("starting up on localhost port", port)  -- departs from Python: once listening
+  // py: say("starting up on localhost port", port)  -- departs from Python: once listening
   sayListening(host, server);
 
   // py: message_queues = {}  -- each socket's outbox
