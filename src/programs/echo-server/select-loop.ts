@@ -172,7 +172,7 @@ export function serve(host: string, port: number, options: SelectLoopOptions): n
       for (const s of writable) {
         if (!peers.has(s)) continue; // py: closed while handling readable
         // py: next_msg = message_queues[s].get_nowait(); sent = s.send(next_msg)
-        // departs from Python: one flush() writes all that is queued, in one gather write, and
+        // departs from Python: one flush() writes all that is queued, in one write (send or sendmsg), and
         // keeps in order whatever the kernel did not take (the reference re-queues by hand).
         say?.('sending "%r" to %s', s.outbox, peers.get(s)); // the outbox is only peeked at when printed
         try {
